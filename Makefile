@@ -1,0 +1,29 @@
+# Everything a fresh machine needs, bounded in time. `make serve` and `make test` are
+# the two commands of README.md; `.ci/run` calls `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(PYTHON) -m uv
+
+.PHONY: serve test lint bench clean
+
+$(BIN)/strata: pyproject.toml requirements-dev.lock
+	$(PYTHON) -m uv --version >/dev/null 2>&1 || timeout 300 $(PYTHON) -m pip install -q uv
+	timeout 120 $(UV) venv -q --allow-existing --python 3.11 $(VENV)
+	timeout 600 $(UV) pip install -q -p $(VENV) -r requirements-dev.lock
+	timeout 120 $(UV) pip install -q -p $(VENV) --no-deps -e .
+	touch $@
+
+serve: $(BIN)/strata
+	$(BIN)/strata serve
+
+test: $(BIN)/strata
+	$(BIN)/ruff check registry sdk automations migrations tests bench
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/strata
+	$(BIN)/ruff check registry sdk automations migrations tests bench
+	$(BIN)/mypy registry sdk automations
+
+clean:
+	rm -rf $(VENV) .strata

@@ -1,0 +1,25 @@
+"""Alembic environment: the URL comes from the caller's config (see registry.migrate)."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import registry.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from registry.db import make_engine
+
+target_metadata = SQLModel.metadata
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()

@@ -1,0 +1,127 @@
+"""Blob transfer: ask what is missing, upload (one streamed or many framed), download."""
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from registry.api.deps import BlobStoreDep, SessionDep
+from registry.db import session_scope
+from registry.errors import InvalidInput, NotFound
+from registry.schemas import DigestList
+from registry.services.blobs import blob_sizes, missing_digests, record_blobs
+from registry.storage.blob_store import BlobStore
+from sdk.digest import is_digest
+from sdk.framing import FrameReader, FramingError, frame_header
+
+router = APIRouter(prefix="/blobs", tags=["blobs"])
+
+# Chunks handed to a worker thread at once: fewer thread hops for large uploads.
+WRITE_BUFFER = 1024 * 1024
+READ_CHUNK = 1024 * 1024
+
+
+def _check_digests(digests: list[str]) -> None:
+    for digest in digests:
+        if not is_digest(digest):
+            raise InvalidInput(f"{digest!r} is not an xxh3-128 digest (32 lowercase hex digits)")
+
+
+@router.post("/missing")
+def find_missing(body: DigestList, session: SessionDep) -> DigestList:
+    """Of the given digests, those the store does not hold yet."""
+    _check_digests(body.digests)
+    return DigestList(digests=missing_digests(session, body.digests))
+
+
+@router.put("/{digest}", status_code=201)
+async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dict[str, int | str]:
+    """Upload one blob as the raw request body, streamed and verified."""
+    _check_digests([digest])
+    writer = await run_in_threadpool(store.writer)
+    try:
+        buffer = bytearray()
+        async for chunk in request.stream():
+            buffer += chunk
+            if len(buffer) >= WRITE_BUFFER:
+                await run_in_threadpool(writer.write, bytes(buffer))
+                buffer.clear()
+        await run_in_threadpool(writer.write, bytes(buffer))
+        size = await run_in_threadpool(writer.publish, digest)
+    except BaseException:
+        await run_in_threadpool(writer.abort)
+        raise
+    await run_in_threadpool(_record, request, [(digest, size)])
+    return {"digest": digest, "size": size}
+
+
+@router.post("/batch", status_code=201)
+async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
+    """Upload many small blobs framed in one body (see `sdk.framing`).
+
+    Each blob is verified and published as its frame completes; if one fails, those
+    already published stay (they are valid) and the error names the bad one.
+    """
+    reader = FrameReader(request.app.state.settings.batch_blob_max_bytes)
+    published: list[tuple[str, int]] = []
+    try:
+        async for chunk in request.stream():
+            frames = list(reader.feed(chunk))
+            if frames:
+                await run_in_threadpool(_publish_all, store, frames)
+                published += [(digest, len(data)) for digest, data in frames]
+        reader.close()
+    except FramingError as exc:
+        raise InvalidInput(str(exc)) from None
+    finally:
+        await run_in_threadpool(_record, request, published)
+    return {"count": len(published)}
+
+
+def _publish_all(store: BlobStore, frames: list[tuple[str, bytes]]) -> None:
+    for digest, data in frames:
+        store.put(digest, data)
+
+
+def _record(request: Request, blobs: list[tuple[str, int]]) -> None:
+    with session_scope(request.app.state.engine) as session:
+        record_blobs(session, blobs)
+
+
+@router.post("/fetch")
+def fetch_batch(body: DigestList, session: SessionDep, store: BlobStoreDep) -> StreamingResponse:
+    """Download many blobs framed in one body, in the order asked."""
+    sizes = _sizes_of_existing(session, body.digests)
+    frames = (
+        chunk
+        for digest in body.digests
+        for chunk in (frame_header(digest, sizes[digest]), *_chunks(store, digest))
+    )
+    return StreamingResponse(frames, media_type="application/octet-stream")
+
+
+@router.get("/{digest}")
+def download_blob(digest: str, session: SessionDep, store: BlobStoreDep) -> StreamingResponse:
+    size = _sizes_of_existing(session, [digest])[digest]
+    return StreamingResponse(
+        _chunks(store, digest),
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(size)},
+    )
+
+
+def _sizes_of_existing(session: Session, digests: list[str]) -> dict[str, int]:
+    _check_digests(digests)
+    sizes = blob_sizes(session, digests)
+    missing = [digest for digest in digests if digest not in sizes]
+    if missing:
+        raise NotFound(f"{len(missing)} blob(s) do not exist, e.g. {missing[0]}")
+    return sizes
+
+
+def _chunks(store: BlobStore, digest: str) -> Iterator[bytes]:
+    with store.open(digest) as stream:
+        while chunk := stream.read(READ_CHUNK):
+            yield chunk

@@ -1,0 +1,108 @@
+"""Runs: start or resume, update, metric history, and lineage."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from registry.api.deps import SessionDep
+from registry.schemas import (
+    MetricBatch,
+    MetricPoint,
+    RunCreate,
+    RunInputCreate,
+    RunPublic,
+    RunStarted,
+    RunUpdate,
+    VersionPublic,
+)
+from registry.services import runs
+from registry.services.versions import resolve_version
+from registry.views import runs_public, versions_public
+
+router = APIRouter(prefix="/projects/{project}/runs", tags=["runs"])
+
+
+@router.post("", status_code=201)
+def start_run(project: str, body: RunCreate, session: SessionDep) -> RunStarted:
+    run, resumed = runs.start_run(
+        session,
+        project,
+        run_id=body.id,
+        name=body.name,
+        job_type=body.job_type,
+        config=body.config,
+        tags=body.tags,
+        resume=body.resume,
+    )
+    session.flush()
+    return RunStarted(
+        run=runs_public(session, [run])[0], resumed=resumed, next_step=runs.next_step(session, run)
+    )
+
+
+@router.get("")
+def list_runs(
+    project: str,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[RunPublic]:
+    return runs_public(session, runs.list_runs(session, project, offset=offset, limit=limit))
+
+
+@router.get("/{run_id}")
+def get_run(project: str, run_id: str, session: SessionDep) -> RunPublic:
+    return runs_public(session, [runs.get_run(session, project, run_id)])[0]
+
+
+@router.patch("/{run_id}")
+def update_run(project: str, run_id: str, body: RunUpdate, session: SessionDep) -> RunPublic:
+    run = runs.get_run(session, project, run_id)
+    runs.update_run(
+        session,
+        run,
+        name=body.name,
+        config=body.config,
+        summary=body.summary,
+        tags=body.tags,
+        state=body.state,
+    )
+    session.flush()
+    return runs_public(session, [run])[0]
+
+
+@router.post("/{run_id}/metrics", status_code=204)
+def log_metrics(project: str, run_id: str, body: MetricBatch, session: SessionDep) -> None:
+    run = runs.get_run(session, project, run_id)
+    points = [(p.key, p.step, p.value, p.timestamp) for p in body.points]
+    runs.log_metrics(session, run, points)
+
+
+@router.get("/{run_id}/metrics")
+def metric_history(
+    project: str, run_id: str, session: SessionDep, key: str | None = None
+) -> list[MetricPoint]:
+    run = runs.get_run(session, project, run_id)
+    return [
+        MetricPoint(key=m.key, step=m.step, value=m.value, timestamp=m.timestamp)
+        for m in runs.metric_history(session, run, key)
+    ]
+
+
+@router.post("/{run_id}/inputs", status_code=201)
+def use_artifact(
+    project: str, run_id: str, body: RunInputCreate, session: SessionDep
+) -> VersionPublic:
+    """Record that the run used a version (lineage: run --uses--> version)."""
+    run = runs.get_run(session, project, run_id)
+    _, version = resolve_version(session, body.project, body.collection, body.version)
+    runs.record_input(session, run, version)
+    return versions_public(session, [version])[0]
+
+
+@router.get("/{run_id}/artifacts")
+def run_artifacts(
+    project: str, run_id: str, session: SessionDep, direction: str = "output"
+) -> list[VersionPublic]:
+    run = runs.get_run(session, project, run_id)
+    return versions_public(session, runs.artifacts_of(session, run, direction))

@@ -1,0 +1,15 @@
+"""The `strata` command line. Exit codes: 0 ok, 1 error (one line on stderr), 2 usage."""
+
+import click
+
+from registry.cli.artifacts import alias, artifact
+from registry.cli.service import migrate, serve
+
+
+@click.group()
+def main() -> None:
+    """Strata: versioned artifacts, registries and automations."""
+
+
+for command in (serve, migrate, artifact, alias):
+    main.add_command(command)

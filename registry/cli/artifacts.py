@@ -1,0 +1,154 @@
+"""`strata artifact put|get|ls|show` and `strata alias set|rm`: the SDK from a shell."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from registry.cli.output import TerminalProgress, emit, fail_cleanly, json_option
+from sdk.api import Api
+from sdk.artifact import Artifact
+from sdk.connection import default_connection
+from sdk.errors import ValidationError
+from sdk.paths import parse_artifact_path
+
+
+@click.group()
+def artifact() -> None:
+    """Log, fetch and inspect artifact versions."""
+
+
+@artifact.command("put")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--project", default=None, help="Project (default STRATA_PROJECT).")
+@click.option("--name", default=None, help="Collection name (default: the source's name).")
+@click.option("--type", "type_", default="dataset", show_default=True)
+@click.option("--alias", "aliases", multiple=True, help="Alias to set; repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Tag to add; repeatable.")
+@click.option("--metadata", default=None, help="JSON object of metadata.")
+@click.option("--description", default="")
+@json_option
+@fail_cleanly
+def put(
+    source: Path,
+    project: str | None,
+    name: str | None,
+    type_: str,
+    aliases: tuple[str, ...],
+    tags: tuple[str, ...],
+    metadata: str | None,
+    description: str,
+    as_json: bool,
+) -> None:
+    """Log a directory or file as a new version (nothing is uploaded twice)."""
+    art = Artifact(name or source.resolve().name, type_, description, _json_object(metadata))
+    art.add_dir(source) if source.is_dir() else art.add_file(source)
+    art.aliases = list(aliases)
+    art.tags = list(tags)
+    art.save(project, progress=TerminalProgress("upload"))
+    emit(as_json, _summary(art), f"{art.qualified_name} {art.digest} ({art.file_count} files)")
+
+
+@artifact.command("get")
+@click.argument("path")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None)
+@json_option
+@fail_cleanly
+def get(path: str, output: Path | None, as_json: bool) -> None:
+    """Download a version's files (verified) to a directory."""
+    art = Api().artifact(path)
+    root = art.download(output, progress=TerminalProgress("download"))
+    emit(as_json, {**_summary(art), "root": root}, root)
+
+
+@artifact.command("ls")
+@click.argument("project", required=False)
+@click.option("--type", "type_", default=None)
+@json_option
+@fail_cleanly
+def ls(project: str | None, type_: str | None, as_json: bool) -> None:
+    """List a project's artifact collections."""
+    collections = Api().artifact_collections(project, type_)
+    rows = [
+        {"project": c.project, "name": c.name, "type": c.type, "versions": c.version_count}
+        for c in collections
+    ]
+    text = "\n".join(f"{r['project']}/{r['name']}\t{r['type']}\t{r['versions']}" for r in rows)
+    emit(as_json, rows, text)
+
+
+@artifact.command("show")
+@click.argument("path")
+@json_option
+@fail_cleanly
+def show(path: str, as_json: bool) -> None:
+    """Show one version: digest, size, aliases, tags, metadata, producing run."""
+    art = Api().artifact(path)
+    data = _summary(art)
+    text = "\n".join(f"{key}: {value}" for key, value in data.items())
+    emit(as_json, data, text)
+
+
+@click.group()
+def alias() -> None:
+    """Move or remove aliases."""
+
+
+@alias.command("set")
+@click.argument("path")
+@click.argument("name")
+@json_option
+@fail_cleanly
+def alias_set(path: str, name: str, as_json: bool) -> None:
+    """Point alias NAME at the version PATH names."""
+    conn = default_connection()
+    target = parse_artifact_path(path, conn.settings.project)
+    record = conn.client.put(
+        f"/projects/{target.project}/collections/{target.collection}/aliases/{name}",
+        json={"version": target.selector},
+    )
+    emit(as_json, record, f"{name} -> {record['qualified_name']}")
+
+
+@alias.command("rm")
+@click.argument("path")
+@click.argument("name")
+@json_option
+@fail_cleanly
+def alias_rm(path: str, name: str, as_json: bool) -> None:
+    """Remove alias NAME from the collection PATH names."""
+    conn = default_connection()
+    target = parse_artifact_path(path, conn.settings.project)
+    conn.client.delete(f"/projects/{target.project}/collections/{target.collection}/aliases/{name}")
+    emit(as_json, {"removed": name}, f"removed {name}")
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"--metadata is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValidationError("--metadata must be a JSON object")
+    return value
+
+
+def _summary(art: Artifact) -> dict[str, Any]:
+    producer = art.logged_by()
+    return {
+        "name": art.qualified_name,
+        "type": art.type,
+        "version": art.version,
+        "digest": art.digest,
+        "size": art.size,
+        "file_count": art.file_count,
+        "aliases": art.aliases,
+        "tags": art.tags,
+        "description": art.description,
+        "metadata": art.metadata,
+        "created_at": art.created_at.isoformat() if art.created_at else None,
+        "logged_by": producer.path if producer else None,
+    }

@@ -1,0 +1,38 @@
+"""`strata serve` and `strata migrate`."""
+
+import click
+
+from registry.cli.output import fail_cleanly
+from registry.settings import Settings
+
+
+@click.command()
+@fail_cleanly
+def migrate() -> None:
+    """Apply database migrations."""
+    from registry.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings)
+    click.echo(f"database at {settings.resolved_database_url} is up to date")
+
+
+@click.command()
+@click.option("--host", default=None, help="Listen address (STRATA_HOST).")
+@click.option("--port", type=int, default=None, help="Listen port (STRATA_PORT).")
+@fail_cleanly
+def serve(host: str | None, port: int | None) -> None:
+    """Run the API, migrating the database first."""
+    import uvicorn
+
+    from registry.main import create_app
+    from registry.migrate import upgrade
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)
+    upgrade(settings)
+    click.echo(
+        f"Strata serving on http://{settings.host}:{settings.port} "
+        f"(database {settings.resolved_database_url}, blobs {settings.resolved_storage_url})"
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,69 @@
+"""Database engine and transaction scope.
+
+SQLite is the embedded default. Its deferred transactions deadlock when two writers
+both read before writing, so writing transactions start with `BEGIN IMMEDIATE`
+(they queue on the busy timeout instead); read-only scopes keep a plain `BEGIN`.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+READ_ONLY = "strata_read_only"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Rows per statement: well under SQLite's bound-parameter limit.
+QUERY_CHUNK = 500
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return _make_sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _make_sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: commits once at the end, rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def insert_ignoring_conflicts(session: Session, table: type, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), QUERY_CHUNK):
+        session.execute(insert(table).values(rows[start : start + QUERY_CHUNK]).on_conflict_do_nothing())

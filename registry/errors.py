@@ -1,0 +1,37 @@
+"""Errors raised by the service layer; `api/errors.py` maps each to one HTTP status.
+
+    RegistryError
+     ├── NotFound          404  a project, collection, version, alias, run or blob is absent
+     ├── Conflict          409  the request contradicts stored state
+     ├── InvalidInput      422  a name, path, manifest or value is malformed
+     │    └── DigestMismatch    uploaded bytes do not hash to the claimed digest
+     └── TooLarge          413  a body exceeds a limit
+"""
+
+
+class RegistryError(Exception):
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(RegistryError):
+    status_code = 404
+
+
+class Conflict(RegistryError):
+    status_code = 409
+
+
+class InvalidInput(RegistryError):
+    status_code = 422
+
+
+class DigestMismatch(InvalidInput):
+    pass
+
+
+class TooLarge(RegistryError):
+    status_code = 413

@@ -1,0 +1,117 @@
+"""Database tables. The schema changes only through Alembic revisions in `migrations/`."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Project(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Blob(SQLModel, table=True):
+    """A verified object in the blob store; a row exists only once its bytes are published."""
+
+    digest: str = Field(primary_key=True, max_length=64)
+    size: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ArtifactCollection(SQLModel, table=True):
+    __tablename__ = "artifact_collection"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str = Field(max_length=128)
+    type: str = Field(max_length=64, index=True)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Next version index to hand out; bumped under a row lock so numbers are gap-free.
+    next_index: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ArtifactVersion(SQLModel, table=True):
+    __tablename__ = "artifact_version"
+    __table_args__ = (
+        UniqueConstraint("collection_id", "index"),
+        Index("ix_artifact_version_collection_digest", "collection_id", "digest"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection_id: int = Field(foreign_key="artifact_collection.id")
+    index: int
+    digest: str = Field(max_length=64)
+    manifest_digest: str = Field(foreign_key="blob.digest", max_length=64)
+    size: int
+    file_count: int
+    description: str = ""
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+    state: str = Field(default="COMMITTED", max_length=16)
+    ttl_seconds: int | None = None
+    producer_run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class VersionTag(SQLModel, table=True):
+    __tablename__ = "version_tag"
+
+    version_id: int = Field(foreign_key="artifact_version.id", primary_key=True)
+    tag: str = Field(primary_key=True, max_length=128, index=True)
+
+
+class Alias(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("collection_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection_id: int = Field(foreign_key="artifact_collection.id")
+    name: str = Field(max_length=128)
+    version_id: int = Field(foreign_key="artifact_version.id", index=True)
+
+
+class Run(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    run_id: str = Field(max_length=64)
+    name: str = Field(default="", max_length=256)
+    job_type: str = Field(default="", max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="running", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Metric(SQLModel, table=True):
+    __table_args__ = (Index("ix_metric_run_key_step", "run_id", "key", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id")
+    key: str = Field(max_length=256)
+    step: int
+    value: float
+    timestamp: datetime
+
+
+class RunInput(SQLModel, table=True):
+    """Lineage edge run --uses--> version (the --logs--> edge is `producer_run_id`)."""
+
+    __tablename__ = "run_input"
+
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    version_id: int = Field(foreign_key="artifact_version.id", primary_key=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,155 @@
+"""Committing, updating and deleting artifact versions.
+
+A commit is one transaction: the collection row is locked, the version gets the next
+gap-free index, and `latest`, the requested aliases, tags and the producing run's
+lineage edge are written with it. Content equal to a committed version of the
+collection creates nothing: that version is returned with the aliases and tags added.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from registry.errors import Conflict
+from registry.models import ArtifactCollection, ArtifactVersion, Run, VersionTag
+from registry.services.aliases import aliases_by_version, remove_aliases_of, set_alias
+from registry.services.manifests import load_manifest
+from registry.services.names import LATEST, check_alias, check_metadata, check_tags
+from registry.services.projects import get_or_create_collection
+from registry.services.versions import DELETED, find_committed, newest_committed
+from registry.storage.blob_store import BlobStore
+
+
+@dataclass
+class NewVersion:
+    project: str
+    collection: str
+    type: str
+    manifest_digest: str
+    description: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    producer: Run | None = None
+    ttl_seconds: int | None = None
+
+
+def commit_version(
+    session: Session, store: BlobStore, new: NewVersion
+) -> tuple[ArtifactVersion, bool]:
+    """Returns the version and whether it was created (False: equal content existed)."""
+    aliases = _requested_aliases(new.aliases)
+    tags = check_tags(new.tags)
+    metadata = check_metadata(new.metadata)
+    collection = get_or_create_collection(session, new.project, new.collection, new.type)
+
+    existing = find_committed(session, collection.id, manifest_digest=new.manifest_digest)  # type: ignore[arg-type]
+    if existing is None:
+        manifest = load_manifest(session, store, new.manifest_digest)
+        digest = manifest.digest()
+        existing = find_committed(session, collection.id, digest=digest)  # type: ignore[arg-type]
+    if existing is not None:
+        _add_aliases_and_tags(session, collection, existing, aliases, tags)
+        return existing, False
+
+    version = ArtifactVersion(
+        collection_id=collection.id,  # type: ignore[arg-type]
+        index=collection.next_index,
+        digest=digest,
+        manifest_digest=new.manifest_digest,
+        size=manifest.size,
+        file_count=len(manifest),
+        description=new.description,
+        metadata_=metadata,
+        ttl_seconds=new.ttl_seconds,
+        producer_run_id=new.producer.id if new.producer else None,
+    )
+    collection.next_index += 1
+    session.add_all([collection, version])
+    session.flush()
+    _add_aliases_and_tags(session, collection, version, [LATEST, *aliases], tags)
+    return version, True
+
+
+def update_version(
+    session: Session,
+    collection: ArtifactCollection,
+    version: ArtifactVersion,
+    *,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    aliases: list[str] | None = None,
+    tags: list[str] | None = None,
+) -> None:
+    """Replace the given fields; `aliases` and `tags` are the complete new sets."""
+    if description is not None:
+        version.description = description
+    if metadata is not None:
+        version.metadata_ = check_metadata(metadata)
+    if aliases is not None:
+        wanted = _requested_aliases(aliases)
+        for name in remove_aliases_of(session, version):
+            if name == LATEST:
+                wanted.append(LATEST)
+        session.flush()
+        for name in wanted:
+            set_alias(session, collection, name, version)
+    if tags is not None:
+        for row in session.exec(select(VersionTag).where(VersionTag.version_id == version.id)):
+            session.delete(row)
+        session.flush()
+        _add_tags(session, version, check_tags(tags))
+    session.add(version)
+
+
+def delete_version(
+    session: Session,
+    collection: ArtifactCollection,
+    version: ArtifactVersion,
+    *,
+    delete_aliases: bool = False,
+) -> None:
+    """Mark the version DELETED; its blobs are reclaimed later by garbage collection."""
+    held = [name for name in _aliases_of(session, version) if name != LATEST]
+    if held and not delete_aliases:
+        raise Conflict(
+            f"version v{version.index} still has aliases {held}; remove them first "
+            "or pass delete_aliases"
+        )
+    names = remove_aliases_of(session, version)
+    version.state = DELETED
+    session.add(version)
+    session.flush()
+    if LATEST in names:
+        newest = newest_committed(session, collection.id)  # type: ignore[arg-type]
+        if newest is not None:
+            set_alias(session, collection, LATEST, newest)
+
+
+def _requested_aliases(aliases: list[str]) -> list[str]:
+    # `latest` is accepted for compatibility but always follows the newest version.
+    return list(dict.fromkeys(check_alias(a) for a in aliases if a != LATEST))
+
+
+def _add_aliases_and_tags(
+    session: Session,
+    collection: ArtifactCollection,
+    version: ArtifactVersion,
+    aliases: list[str],
+    tags: list[str],
+) -> None:
+    for name in aliases:
+        set_alias(session, collection, name, version)
+    current = set(
+        session.exec(select(VersionTag.tag).where(VersionTag.version_id == version.id))
+    )
+    _add_tags(session, version, [tag for tag in tags if tag not in current])
+
+
+def _add_tags(session: Session, version: ArtifactVersion, tags: list[str]) -> None:
+    session.add_all(VersionTag(version_id=version.id, tag=tag) for tag in tags)  # type: ignore[arg-type]
+
+
+def _aliases_of(session: Session, version: ArtifactVersion) -> list[str]:
+    return aliases_by_version(session, [version.id])[version.id]  # type: ignore[list-item, index]

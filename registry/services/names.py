@@ -1,0 +1,41 @@
+"""Validation of user-chosen names: projects, collections, types, aliases, tags."""
+
+import re
+
+from registry.errors import InvalidInput
+from sdk.digest import is_digest
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+VERSION_PATTERN = re.compile(r"^v(\d+)$")
+LATEST = "latest"
+MAX_METADATA_KEYS = 100
+
+
+def check_name(kind: str, value: str) -> str:
+    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+        raise InvalidInput(
+            f"invalid {kind} name {value!r}: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def check_alias(value: str) -> str:
+    check_name("alias", value)
+    if VERSION_PATTERN.match(value) or is_digest(value):
+        raise InvalidInput(f"alias {value!r} looks like a version or a digest; choose another")
+    return value
+
+
+def check_tags(values: list[str]) -> list[str]:
+    return sorted({check_name("tag", value) for value in values})
+
+
+def check_metadata(metadata: object) -> dict:
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata must be a JSON object")
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise InvalidInput(
+            f"metadata has {len(metadata)} top-level keys; at most {MAX_METADATA_KEYS} are allowed"
+        )
+    return metadata

@@ -1,0 +1,169 @@
+"""Runs: lifecycle, config and summary, metric history, and input lineage."""
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from registry.db import insert_ignoring_conflicts
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import ArtifactVersion, Metric, Run, RunInput, utcnow
+from registry.services.names import check_name, check_tags
+from registry.services.projects import get_or_create_project, get_project
+
+RUN_STATES = ("running", "finished", "failed", "crashed")
+MAX_METRIC_POINTS = 10_000
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+def start_run(
+    session: Session,
+    project: str,
+    *,
+    run_id: str | None = None,
+    name: str = "",
+    job_type: str = "",
+    config: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    resume: bool = False,
+) -> tuple[Run, bool]:
+    """Create a run, or resume it when `resume` is set; returns (run, resumed)."""
+    project_row = get_or_create_project(session, project)
+    run_id = check_name("run id", run_id) if run_id else new_run_id()
+    existing = session.exec(
+        select(Run).where(Run.project_id == project_row.id, Run.run_id == run_id)
+    ).first()
+    if existing is not None:
+        if not resume:
+            raise Conflict(f"run {project}/{run_id} already exists; pass resume to continue it")
+        existing.state = "running"
+        if config:
+            existing.config = {**existing.config, **config}
+        existing.updated_at = utcnow()
+        session.add(existing)
+        return existing, True
+    run = Run(
+        project_id=project_row.id,  # type: ignore[arg-type]
+        run_id=run_id,
+        name=name or run_id,
+        job_type=job_type,
+        config=config or {},
+        tags=check_tags(tags or []),
+    )
+    session.add(run)
+    session.flush()
+    return run, False
+
+
+def get_run(session: Session, project: str, run_id: str) -> Run:
+    project_row = get_project(session, project)
+    run = session.exec(
+        select(Run).where(Run.project_id == project_row.id, Run.run_id == run_id)
+    ).first()
+    if run is None:
+        raise NotFound(f"run {project}/{run_id} does not exist")
+    return run
+
+
+def list_runs(session: Session, project: str, *, offset: int = 0, limit: int = 100) -> list[Run]:
+    project_row = get_project(session, project)
+    query = (
+        select(Run)
+        .where(Run.project_id == project_row.id)
+        .order_by(col(Run.created_at), col(Run.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def update_run(
+    session: Session,
+    run: Run,
+    *,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    summary: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    state: str | None = None,
+) -> None:
+    """`config` and `summary` are merged into what is stored; `tags` replace."""
+    if state is not None and state not in RUN_STATES:
+        raise InvalidInput(f"run state must be one of {', '.join(RUN_STATES)}, not {state!r}")
+    if name is not None:
+        run.name = name
+    if config:
+        run.config = {**run.config, **config}
+    if summary:
+        run.summary = {**run.summary, **summary}
+    if tags is not None:
+        run.tags = check_tags(tags)
+    if state is not None:
+        run.state = state
+    run.updated_at = utcnow()
+    session.add(run)
+
+
+def log_metrics(session: Session, run: Run, points: list[tuple[str, int, float, datetime]]) -> None:
+    """Append metric points; the run summary keeps the last value logged for each key."""
+    if len(points) > MAX_METRIC_POINTS:
+        raise InvalidInput(f"at most {MAX_METRIC_POINTS} metric points per request")
+    session.add_all(
+        Metric(run_id=run.id, key=key, step=step, value=value, timestamp=timestamp)  # type: ignore[arg-type]
+        for key, step, value, timestamp in points
+    )
+    latest = {key: value for key, _step, value, _ts in points}
+    if latest:
+        run.summary = {**run.summary, **latest}
+        run.updated_at = utcnow()
+        session.add(run)
+
+
+def metric_history(session: Session, run: Run, key: str | None = None) -> list[Metric]:
+    query = select(Metric).where(Metric.run_id == run.id)
+    if key is not None:
+        query = query.where(Metric.key == key)
+    return list(session.exec(query.order_by(col(Metric.key), col(Metric.step), col(Metric.id))))
+
+
+def next_step(session: Session, run: Run) -> int:
+    """The step after the highest one logged, so a resumed run continues its history."""
+    highest = session.exec(select(func.max(Metric.step)).where(Metric.run_id == run.id)).first()
+    return 0 if highest is None else highest + 1
+
+
+def record_input(session: Session, run: Run, version: ArtifactVersion) -> None:
+    row = {"run_id": run.id, "version_id": version.id, "created_at": utcnow()}
+    insert_ignoring_conflicts(session, RunInput, [row])
+
+
+def consumers_of(session: Session, version: ArtifactVersion) -> list[Run]:
+    query = (
+        select(Run)
+        .join(RunInput, col(RunInput.run_id) == col(Run.id))
+        .where(RunInput.version_id == version.id)
+        .order_by(col(Run.id))
+    )
+    return list(session.exec(query))
+
+
+def artifacts_of(session: Session, run: Run, direction: str) -> list[ArtifactVersion]:
+    if direction == "output":
+        query = select(ArtifactVersion).where(ArtifactVersion.producer_run_id == run.id)
+    elif direction == "input":
+        query = select(ArtifactVersion).join(
+            RunInput, col(RunInput.version_id) == col(ArtifactVersion.id)
+        ).where(RunInput.run_id == run.id)
+    else:
+        raise InvalidInput(f"direction must be 'input' or 'output', not {direction!r}")
+    return list(session.exec(query.order_by(col(ArtifactVersion.id))))
+
+
+def runs_by_id(session: Session, ids: Iterable[int]) -> dict[int, Run]:
+    return {run.id: run for run in session.exec(select(Run).where(col(Run.id).in_(list(ids))))}  # type: ignore[misc]

@@ -1,0 +1,69 @@
+"""Looking up versions: by `v<N>`, by alias, or by artifact digest."""
+
+from sqlmodel import Session, col, select
+
+from registry.errors import NotFound
+from registry.models import ArtifactCollection, ArtifactVersion
+from registry.services.aliases import find_alias_target
+from registry.services.names import LATEST, VERSION_PATTERN
+from registry.services.projects import get_collection
+from sdk.digest import is_digest
+
+COMMITTED = "COMMITTED"
+DELETED = "DELETED"
+
+
+def resolve_version(
+    session: Session, project: str, collection: str, selector: str | None, *, for_update: bool = False
+) -> tuple[ArtifactCollection, ArtifactVersion]:
+    collection_row = get_collection(session, project, collection, for_update=for_update)
+    selector = selector or LATEST
+    query = select(ArtifactVersion).where(
+        ArtifactVersion.collection_id == collection_row.id, ArtifactVersion.state == COMMITTED
+    )
+    if match := VERSION_PATTERN.match(selector):
+        query = query.where(ArtifactVersion.index == int(match.group(1)))
+    elif is_digest(selector):
+        query = query.where(ArtifactVersion.digest == selector)
+    else:
+        target = find_alias_target(session, collection_row.id, selector)  # type: ignore[arg-type]
+        query = query.where(ArtifactVersion.id == target)
+    version = session.exec(query).first()
+    if version is None:
+        raise NotFound(f"{project}/{collection}:{selector} does not exist")
+    return collection_row, version
+
+
+def find_committed(
+    session: Session, collection_id: int, *, digest: str | None = None, manifest_digest: str | None = None
+) -> ArtifactVersion | None:
+    query = select(ArtifactVersion).where(
+        ArtifactVersion.collection_id == collection_id, ArtifactVersion.state == COMMITTED
+    )
+    if digest is not None:
+        query = query.where(ArtifactVersion.digest == digest)
+    if manifest_digest is not None:
+        query = query.where(ArtifactVersion.manifest_digest == manifest_digest)
+    return session.exec(query.order_by(col(ArtifactVersion.index))).first()
+
+
+def list_versions(
+    session: Session, collection: ArtifactCollection, *, offset: int = 0, limit: int = 100
+) -> list[ArtifactVersion]:
+    query = (
+        select(ArtifactVersion)
+        .where(ArtifactVersion.collection_id == collection.id, ArtifactVersion.state == COMMITTED)
+        .order_by(col(ArtifactVersion.index))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def newest_committed(session: Session, collection_id: int) -> ArtifactVersion | None:
+    query = (
+        select(ArtifactVersion)
+        .where(ArtifactVersion.collection_id == collection_id, ArtifactVersion.state == COMMITTED)
+        .order_by(col(ArtifactVersion.index).desc())
+    )
+    return session.exec(query).first()

@@ -1,0 +1,490 @@
+"""`Artifact`: a draft you build from files, or a committed version fetched from the server.
+
+Building a draft touches no network: each added file is hashed where it lies and
+recorded in the manifest. `Run.log_artifact` (or `save()`) uploads what the server
+lacks and commits the version.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sdk import references
+from sdk.connection import Connection, default_connection
+from sdk.digest import hash_bytes, hash_file
+from sdk.download import download_entries, remove_extra_files
+from sdk.errors import IntegrityError, NotFoundError, ValidationError
+from sdk.manifest import Entry, Manifest, ManifestError, normalize_path
+from sdk.paths import parse_artifact_path
+from sdk.progress import Progress
+from sdk.run_info import RunInfo
+from sdk.upload import BlobSource, upload_missing
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+FILES_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    """One file of an artifact, as `get_entry()` and `files()` return it."""
+
+    path: str
+    digest: str
+    size: int
+    ref: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    local_path: str | None = None
+
+
+class Artifact:
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        for kind, value in (("artifact name", name), ("artifact type", type)):
+            if not isinstance(value, str) or not NAME_PATTERN.match(value):
+                raise ValidationError(
+                    f"invalid {kind} {value!r}: use 1-128 letters, digits, '.', '_' or '-'"
+                )
+        self._collection = name
+        self._type = type
+        self._description = description or ""
+        self._metadata: dict[str, Any] = dict(metadata or {})
+        self._aliases: list[str] = []
+        self._tags: list[str] = []
+        self._ttl: timedelta | None = None
+        self._manifest: Manifest | None = Manifest()
+        self._local_paths: dict[str, Path] = {}
+        self._tmp_dir: str | None = None
+        self._record: dict[str, Any] | None = None
+        self._conn: Connection | None = None
+
+    # ---- construction from the server -------------------------------------------------
+
+    @classmethod
+    def _from_record(cls, conn: Connection, record: dict[str, Any]) -> "Artifact":
+        artifact = cls(record["collection"], record["type"])
+        artifact._conn = conn
+        artifact._manifest = None  # fetched on first use
+        artifact._apply(record)
+        return artifact
+
+    def _apply(self, record: dict[str, Any]) -> None:
+        self._record = record
+        self._description = record["description"]
+        self._metadata = dict(record["metadata"])
+        self._aliases = list(record["aliases"])
+        self._tags = list(record["tags"])
+        ttl = record.get("ttl_seconds")
+        self._ttl = timedelta(seconds=ttl) if ttl is not None else None
+
+    # ---- properties -------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """`collection:vN` once committed, the collection name while a draft."""
+        return f"{self._collection}:{self.version}" if self._record else self._collection
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def project(self) -> str | None:
+        return self._record["project"] if self._record else None
+
+    @property
+    def version(self) -> str | None:
+        return self._record["version"] if self._record else None
+
+    @property
+    def qualified_name(self) -> str | None:
+        return self._record["qualified_name"] if self._record else None
+
+    @property
+    def id(self) -> int | None:
+        return self._record["id"] if self._record else None
+
+    @property
+    def state(self) -> str:
+        return self._record["state"] if self._record else "PENDING"
+
+    @property
+    def digest(self) -> str:
+        return self._record["digest"] if self._record else self.manifest.digest()
+
+    @property
+    def size(self) -> int:
+        return self._record["size"] if self._record else self.manifest.size
+
+    @property
+    def file_count(self) -> int:
+        return self._record["file_count"] if self._record else len(self.manifest)
+
+    @property
+    def created_at(self) -> datetime | None:
+        return datetime.fromisoformat(self._record["created_at"]) if self._record else None
+
+    @property
+    def manifest(self) -> Manifest:
+        if self._manifest is None:
+            self._manifest = self._fetch_manifest()
+        return self._manifest
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self._description = value
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata = dict(value)
+
+    @property
+    def aliases(self) -> list[str]:
+        return self._aliases
+
+    @aliases.setter
+    def aliases(self, value: list[str]) -> None:
+        self._aliases = list(value)
+
+    @property
+    def tags(self) -> list[str]:
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: list[str]) -> None:
+        self._tags = list(value)
+
+    @property
+    def ttl(self) -> timedelta | None:
+        return self._ttl
+
+    @ttl.setter
+    def ttl(self, value: timedelta | None) -> None:
+        self._ttl = value
+
+    # ---- building a draft -------------------------------------------------------------
+
+    def add_file(
+        self, local_path: str | os.PathLike[str], name: str | None = None, overwrite: bool = False
+    ) -> ArtifactEntry:
+        """Add one local file, hashed where it lies; `name` is its path in the artifact."""
+        self._ensure_draft()
+        path = Path(local_path)
+        if not path.is_file():
+            raise NotFoundError(f"{path} is not a file")
+        digest, size = hash_file(path)
+        return self._add(name or path.name, Entry(digest=digest, size=size), path, overwrite)
+
+    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
+        """Add every file under a local directory, under `name/` in the artifact."""
+        self._ensure_draft()
+        root = Path(local_path)
+        if not root.is_dir():
+            raise NotFoundError(f"{root} is not a directory")
+        for directory, dirs, files in os.walk(root):
+            dirs.sort()
+            for file_name in sorted(files):
+                path = Path(directory, file_name)
+                relative = path.relative_to(root).as_posix()
+                digest, size = hash_file(path)
+                target = f"{name.strip('/')}/{relative}" if name else relative
+                self._add(target, Entry(digest=digest, size=size), path, overwrite=False)
+
+    def add_reference(
+        self, uri: str, name: str | None = None, max_objects: int | None = None
+    ) -> list[ArtifactEntry]:
+        """Track a file by URI and digest without copying it (`file://`, `http(s)://`)."""
+        self._ensure_draft()
+        return [
+            self._add(path, entry, None, overwrite=False)
+            for path, entry in references.resolve(uri, name, max_objects)
+        ]
+
+    @contextmanager
+    def new_file(
+        self, name: str, mode: str = "x", encoding: str | None = None
+    ) -> Iterator[IO[Any]]:
+        """Write a new file into the artifact: `with art.new_file("a.txt") as f: ...`."""
+        self._ensure_draft()
+        if self._tmp_dir is None:
+            self._tmp_dir = tempfile.mkdtemp(prefix="strata-artifact-")
+        path = Path(self._tmp_dir, self._checked_path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, mode, encoding=encoding) as handle:
+            yield handle
+        self.add_file(path, name=name)
+
+    def remove(self, item: "str | ArtifactEntry") -> None:
+        self._ensure_draft()
+        path = item.path if isinstance(item, ArtifactEntry) else item
+        try:
+            self.manifest.remove(path)
+        except KeyError:
+            raise NotFoundError(f"{path!r} is not in artifact {self.name}") from None
+        self._local_paths.pop(self._checked_path(path), None)
+
+    def get_entry(self, name: str) -> ArtifactEntry:
+        entry = self.manifest.get(self._checked_path(name))
+        if entry is None:
+            raise NotFoundError(f"{name!r} is not in artifact {self.name}")
+        return self._entry(self._checked_path(name), entry)
+
+    def files(self, names: list[str] | None = None) -> list[ArtifactEntry]:
+        wanted = {self._checked_path(n) for n in names} if names else None
+        return [
+            self._entry(path, entry)
+            for path, entry in self.manifest.items()
+            if wanted is None or path in wanted
+        ]
+
+    def _add(self, path: str, entry: Entry, local: Path | None, overwrite: bool) -> ArtifactEntry:
+        try:
+            path = self.manifest.add(path, entry, overwrite=overwrite)
+        except ManifestError as exc:
+            raise ValidationError(str(exc)) from None
+        if local is not None:
+            self._local_paths[path] = local
+        return self._entry(path, entry)
+
+    def _entry(self, path: str, entry: Entry) -> ArtifactEntry:
+        local = self._local_paths.get(path)
+        return ArtifactEntry(
+            path=path,
+            digest=entry.digest,
+            size=entry.size,
+            ref=entry.ref,
+            extra=dict(entry.extra),
+            local_path=str(local) if local else None,
+        )
+
+    @staticmethod
+    def _checked_path(path: str) -> str:
+        try:
+            return normalize_path(path)
+        except ManifestError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def _ensure_draft(self) -> None:
+        if self._record is not None:
+            raise ValidationError(
+                f"artifact {self.qualified_name} is committed and cannot change; "
+                "use new_draft() to build the next version"
+            )
+
+    def new_draft(self) -> "Artifact":
+        """A draft holding this version's files, to add or remove some and log anew."""
+        draft = Artifact(self._collection, self._type, self._description, self._metadata)
+        draft._manifest = Manifest(dict(self.manifest.items()))
+        draft._local_paths = dict(self._local_paths)
+        return draft
+
+    # ---- committing ---------------------------------------------------------------------
+
+    def _commit(
+        self,
+        conn: Connection,
+        project: str,
+        *,
+        aliases: list[str],
+        tags: list[str],
+        run: dict[str, str] | None,
+        progress: Progress | None = None,
+    ) -> None:
+        """Upload the missing blobs, then commit the version (`Run.log_artifact` calls this)."""
+        self._ensure_draft()
+        manifest_bytes = self.manifest.to_bytes()
+        manifest_digest = hash_bytes(manifest_bytes)
+        sources = {
+            manifest_digest: BlobSource(manifest_digest, len(manifest_bytes), data=manifest_bytes)
+        }
+        for path, entry in self.manifest.items():
+            if entry.ref is None and entry.digest not in sources:
+                local = self._local_paths.get(path)
+                sources[entry.digest] = BlobSource(entry.digest, entry.size, path=local)
+        upload_missing(conn.client, sources, progress)
+        body = {
+            "type": self._type,
+            "manifest_digest": manifest_digest,
+            "description": self._description,
+            "metadata": self._metadata,
+            "aliases": list(dict.fromkeys([*self._aliases, *aliases])),
+            "tags": list(dict.fromkeys([*self._tags, *tags])),
+            "run": run,
+            "ttl_seconds": int(self._ttl.total_seconds()) if self._ttl is not None else None,
+        }
+        result = conn.client.post(f"{self._collection_url(project)}/versions", json=body)
+        self._conn = conn
+        self._apply(result["version"])
+        self._cleanup_tmp()
+
+    def _cleanup_tmp(self) -> None:
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._tmp_dir = None
+            self._local_paths = {}
+
+    def save(self, project: str | None = None, progress: Progress | None = None) -> "Artifact":
+        """Commit a draft (without a run), or push edits of a committed version:
+        description, metadata, aliases, tags."""
+        if self._record is None:
+            conn = self._conn or default_connection()
+            self._commit(
+                conn, project or conn.settings.project, aliases=[], tags=[], run=None,
+                progress=progress,
+            )
+            return self
+        body = {
+            "description": self._description,
+            "metadata": self._metadata,
+            "aliases": self._aliases,
+            "tags": self._tags,
+        }
+        self._apply(self._server().client.patch(self._version_url(), json=body))
+        return self
+
+    def wait(self, timeout: float | None = None) -> "Artifact":
+        """Commits are synchronous: a logged artifact is already committed."""
+        if self._record is None:
+            raise ValidationError(f"artifact {self.name} has not been logged")
+        return self
+
+    def delete(self, delete_aliases: bool = False) -> None:
+        self._server().client.delete(
+            self._version_url(), params={"delete_aliases": delete_aliases}
+        )
+        self._record = {**self._record, "state": "DELETED"}  # type: ignore[dict-item]
+
+    # ---- lineage --------------------------------------------------------------------------
+
+    def logged_by(self) -> RunInfo | None:
+        producer = self._committed_record()["producer_run"]
+        if producer is None:
+            return None
+        return RunInfo.fetch(self._server(), producer["project"], producer["id"])
+
+    def used_by(self) -> list[RunInfo]:
+        records = self._server().client.get(f"{self._version_url()}/consumers")
+        return [RunInfo(self._server(), record) for record in records]
+
+    # ---- files out --------------------------------------------------------------------
+
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        path_prefix: str | None = None,
+        progress: Progress | None = None,
+    ) -> str:
+        """Write the files (those under `path_prefix`) to `root`; returns root.
+
+        Blobs come through the verified cache; a corrupt one raises IntegrityError."""
+        conn = self._server()
+        target = Path(root) if root is not None else self._default_root()
+        entries = [
+            (path, entry)
+            for path, entry in self.manifest.items()
+            if path_prefix is None or path.startswith(path_prefix)
+        ]
+        download_entries(conn.client, conn.cache, entries, target, progress)
+        return str(target)
+
+    def file(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Download a single-file artifact and return the file's path."""
+        if self.file_count != 1:
+            raise ValidationError(
+                f"artifact {self.name} holds {self.file_count} files; file() needs exactly one"
+            )
+        root_path = self.download(root)
+        return str(Path(root_path, self.manifest.paths()[0]))
+
+    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Make `root` hold exactly this version's files: download, then delete extras."""
+        root_path = Path(self.download(root))
+        remove_extra_files(root_path, set(self.manifest.paths()))
+        return str(root_path)
+
+    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
+        """Raise IntegrityError unless `root` holds exactly this version's files, unmodified."""
+        root_path = Path(root) if root is not None else self._default_root()
+        expected = dict(self.manifest.items())
+        problems = []
+        for path, entry in expected.items():
+            local = root_path / path
+            if not local.is_file():
+                problems.append(f"missing {path}")
+                continue
+            digest, size = hash_file(local)
+            if entry.ref is None and (digest != entry.digest or size != entry.size):
+                problems.append(f"modified {path}")
+        for directory, _dirs, files in os.walk(root_path):
+            for file_name in files:
+                relative = Path(directory, file_name).relative_to(root_path).as_posix()
+                if relative not in expected:
+                    problems.append(f"unexpected {relative}")
+        if problems:
+            shown = "; ".join(problems[:10])
+            raise IntegrityError(f"{root_path} does not match {self.name}: {shown}")
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _default_root(self) -> Path:
+        return Path("artifacts", f"{self._collection}:{self.version}")
+
+    def _server(self) -> Connection:
+        self._committed_record()
+        assert self._conn is not None
+        return self._conn
+
+    def _committed_record(self) -> dict[str, Any]:
+        if self._record is None:
+            raise ValidationError(f"artifact {self.name} has not been logged yet")
+        return self._record
+
+    def _collection_url(self, project: str) -> str:
+        return f"/projects/{project}/collections/{self._collection}"
+
+    def _version_url(self) -> str:
+        record = self._committed_record()
+        return f"{self._collection_url(record['project'])}/versions/{record['version']}"
+
+    def _fetch_manifest(self) -> Manifest:
+        conn = self._server()
+        digest = self._committed_record()["manifest_digest"]
+        with conn.client.stream("GET", f"/blobs/{digest}") as chunks:
+            data = b"".join(chunks)
+        if hash_bytes(data) != digest:
+            raise IntegrityError(f"manifest of {self.qualified_name} arrived corrupt")
+        try:
+            return Manifest.from_bytes(data)
+        except ManifestError as exc:
+            raise IntegrityError(f"manifest of {self.qualified_name}: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"<Artifact {self.qualified_name or self.name} type={self._type}>"
+
+
+def fetch_artifact(conn: Connection, path: str) -> Artifact:
+    """Resolve `[project/]name[:selector]` to a committed artifact."""
+    parsed = parse_artifact_path(path, conn.settings.project)
+    record = conn.client.get(
+        f"/projects/{parsed.project}/collections/{parsed.collection}/versions/{parsed.selector}"
+    )
+    return Artifact._from_record(conn, record)

@@ -1,0 +1,112 @@
+"""The client's content-addressed cache of downloaded blobs.
+
+    <cache_dir>/blobs/ab/cd/<digest>   verified bytes, shared with downloads by hardlink
+
+Downloads hardlink files out of the cache, so a user who edits a downloaded file in
+place edits the cached copy too. Cached files are written with a marker in the
+nanoseconds of their modification time; an in-place edit resets that time, so an
+entry whose marker is gone is treated as absent and fetched again instead of being
+handed out corrupt. Access time records use, for least-recently-used eviction.
+"""
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from sdk.digest import Hasher
+from sdk.errors import IntegrityError
+
+MTIME_MARKER_NS = 424_242_424
+
+
+class BlobCache:
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self._blobs = self.root / "blobs"
+        self._tmp = self.root / "tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, digest: str) -> Path:
+        return self._blobs / digest[:2] / digest[2:4] / digest
+
+    def has(self, digest: str, size: int) -> bool:
+        try:
+            stat = self.path(digest).stat()
+        except FileNotFoundError:
+            return False
+        return stat.st_size == size and stat.st_mtime_ns % 1_000_000_000 == MTIME_MARKER_NS
+
+    def write(self, digest: str, chunks: Iterable[bytes]) -> Path:
+        """Store a blob from `chunks`, verifying its digest; raises IntegrityError."""
+        tmp = self._tmp / uuid.uuid4().hex
+        hasher = Hasher()
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    out.write(chunk)
+            actual = hasher.hexdigest()
+            if actual != digest:
+                raise IntegrityError(
+                    f"blob {digest} arrived corrupt (its bytes hash to {actual}); "
+                    "nothing was written"
+                )
+            return self._publish(tmp, digest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def add_file(self, digest: str, source: Path) -> Path:
+        """Copy a local file whose digest is already known into the cache."""
+        tmp = self._tmp / uuid.uuid4().hex
+        try:
+            shutil.copyfile(source, tmp)
+            return self._publish(tmp, digest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _publish(self, tmp: Path, digest: str) -> Path:
+        final = self.path(digest)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        now = time.time_ns()
+        os.utime(tmp, ns=(now, now - now % 1_000_000_000 + MTIME_MARKER_NS))
+        os.replace(tmp, final)
+        return final
+
+    def place(self, digest: str, target: Path) -> None:
+        """Put the cached blob at `target`: a hardlink where possible, else a copy."""
+        source = self.path(digest)
+        stat = source.stat()
+        os.utime(source, ns=(time.time_ns(), stat.st_mtime_ns))
+        try:
+            if target.exists() and os.path.samefile(source, target):
+                return
+        except OSError:
+            pass
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+    def evict(self) -> int:
+        """Delete least recently used blobs until the cache fits; returns bytes freed."""
+        entries = []
+        total = 0
+        for directory, _dirs, files in os.walk(self._blobs):
+            for name in files:
+                path = os.path.join(directory, name)
+                stat = os.stat(path)
+                entries.append((stat.st_atime_ns, stat.st_size, path))
+                total += stat.st_size
+        freed = 0
+        for _atime, size, path in sorted(entries):
+            if total - freed <= self.max_bytes:
+                break
+            os.unlink(path)
+            freed += size
+        return freed

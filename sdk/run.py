@@ -1,0 +1,212 @@
+"""`sdk.init()` and the live `Run`: metrics, config, summary, and artifact lineage.
+
+`run.log()` only appends to a buffer; a background thread sends it in batches every
+`FLUSH_INTERVAL` seconds (sooner when it grows), and `finish()` sends the rest.
+"""
+
+import threading
+from datetime import UTC, datetime
+from numbers import Real
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sdk.artifact import Artifact, fetch_artifact
+from sdk.connection import Connection
+from sdk.errors import ValidationError
+from sdk.progress import Progress
+
+FLUSH_INTERVAL = 2.0
+FLUSH_SIZE = 5000
+
+
+class Run:
+    def __init__(self, conn: Connection, record: dict[str, Any], next_step: int) -> None:
+        self._conn = conn
+        self._record = record
+        self._step = next_step
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._flush_error: BaseException | None = None
+        self.config: dict[str, Any] = dict(record["config"])
+        self.summary: dict[str, Any] = dict(record["summary"])
+        self._flusher = threading.Thread(target=self._flush_loop, name="strata-metrics", daemon=True)
+        self._flusher.start()
+
+    @property
+    def id(self) -> str:
+        return self._record["id"]  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        return self._record["name"]  # type: ignore[no-any-return]
+
+    @property
+    def project(self) -> str:
+        return self._record["project"]  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        return f"{self.project}/{self.id}"
+
+    @property
+    def state(self) -> str:
+        return self._record["state"]  # type: ignore[no-any-return]
+
+    # ---- metrics ----------------------------------------------------------------------
+
+    def log(self, data: dict[str, Any], step: int | None = None, commit: bool = True) -> None:
+        """Record metric values at `step` (default: the next step). Non-numbers are refused."""
+        self._ensure_running()
+        if step is not None and (not isinstance(step, int) or step < 0):
+            raise ValidationError(f"step must be a non-negative integer, not {step!r}")
+        current = self._step if step is None else step
+        now = datetime.now(UTC).isoformat()
+        points = []
+        for key, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, Real):
+                raise ValidationError(f"metric {key!r} must be a number, not {type(value).__name__}")
+            points.append({"key": key, "step": current, "value": float(value), "timestamp": now})
+            self.summary[key] = value
+        with self._lock:
+            self._buffer.extend(points)
+            if len(self._buffer) >= FLUSH_SIZE:
+                self._wake.set()
+        if commit:
+            self._step = max(self._step, current + 1)
+
+    def _flush_loop(self) -> None:
+        while not self._stopped:
+            self._wake.wait(FLUSH_INTERVAL)
+            self._wake.clear()
+            try:
+                self._flush()
+            except Exception as exc:  # reported by finish(); logging must not crash training
+                self._flush_error = exc
+
+    def _flush(self) -> None:
+        with self._lock:
+            points, self._buffer = self._buffer, []
+        for start in range(0, len(points), FLUSH_SIZE):
+            self._conn.client.post(
+                f"{self._url}/metrics", json={"points": points[start : start + FLUSH_SIZE]}
+            )
+
+    # ---- artifacts --------------------------------------------------------------------
+
+    def log_artifact(
+        self,
+        artifact: Artifact | str,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        tags: list[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Artifact:
+        """Upload what the server lacks and commit a version produced by this run.
+
+        Content equal to an existing version returns that version (aliases and tags
+        added); nothing is uploaded."""
+        self._ensure_running()
+        if isinstance(artifact, str):
+            path = artifact
+            artifact = Artifact(name or _default_name(path), type or "unspecified")
+            artifact.add_file(path) if Path(path).is_file() else artifact.add_dir(path)
+        artifact._commit(
+            self._conn,
+            self.project,
+            aliases=list(aliases or []),
+            tags=list(tags or []),
+            run={"project": self.project, "id": self.id},
+            progress=progress,
+        )
+        return artifact
+
+    def use_artifact(self, artifact_or_name: Artifact | str, type: str | None = None) -> Artifact:
+        """Fetch an artifact and record that this run used it (lineage input)."""
+        self._ensure_running()
+        if isinstance(artifact_or_name, Artifact):
+            artifact = artifact_or_name
+            if artifact.qualified_name is None:
+                raise ValidationError("use_artifact needs a logged artifact or an artifact path")
+        else:
+            artifact = fetch_artifact(self._conn, artifact_or_name)
+        if type is not None and artifact.type != type:
+            raise ValidationError(f"{artifact.qualified_name} has type {artifact.type!r}, not {type!r}")
+        body = {
+            "project": artifact.project,
+            "collection": artifact._collection,
+            "version": artifact.version,
+        }
+        self._conn.client.post(f"{self._url}/inputs", json=body)
+        return artifact
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def finish(self, exit_code: int | None = None) -> None:
+        """Send buffered metrics, config and summary; mark the run finished (or failed)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._wake.set()
+        self._flusher.join()
+        self._flush()
+        state = "finished" if not exit_code else "failed"
+        body = {"state": state, "config": self.config, "summary": self.summary}
+        self._record = self._conn.client.patch(self._url, json=body)
+        if self._flush_error is not None:
+            raise self._flush_error
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.finish(exit_code=1 if exc_type is not None else 0)
+
+    def _ensure_running(self) -> None:
+        if self._stopped:
+            raise ValidationError(f"run {self.path} has finished")
+
+    @property
+    def _url(self) -> str:
+        return f"/projects/{self.project}/runs/{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} ({self.state})>"
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    job_type: str | None = None,
+    tags: list[str] | None = None,
+    id: str | None = None,
+    resume: bool | str | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+) -> Run:
+    """Start (or with `resume` and `id`, continue) a run. Use it as a context manager:
+    a `with` block that raises ends the run `failed`."""
+    conn = Connection.create(url=url, api_key=api_key, project=project)
+    body = {
+        "id": id,
+        "name": name or "",
+        "job_type": job_type or "",
+        "config": dict(config or {}),
+        "tags": list(tags or []),
+        "resume": bool(resume),
+    }
+    started = conn.client.post(f"/projects/{conn.settings.project}/runs", json=body)
+    return Run(conn, started["run"], started["next_step"])
+
+
+def _default_name(path: str) -> str:
+    return Path(path).name or "artifact"

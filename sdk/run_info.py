@@ -1,0 +1,78 @@
+"""`RunInfo`: a read-only view of a run, as lineage queries and `Api.run` return it."""
+
+from typing import TYPE_CHECKING, Any
+
+from sdk.connection import Connection
+
+if TYPE_CHECKING:
+    from sdk.artifact import Artifact
+
+
+class RunInfo:
+    def __init__(self, conn: Connection, record: dict[str, Any]) -> None:
+        self._conn = conn
+        self._record = record
+
+    @classmethod
+    def fetch(cls, conn: Connection, project: str, run_id: str) -> "RunInfo":
+        return cls(conn, conn.client.get(f"/projects/{project}/runs/{run_id}"))
+
+    @property
+    def id(self) -> str:
+        return self._record["id"]  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        return self._record["name"]  # type: ignore[no-any-return]
+
+    @property
+    def project(self) -> str:
+        return self._record["project"]  # type: ignore[no-any-return]
+
+    @property
+    def path(self) -> str:
+        return f"{self.project}/{self.id}"
+
+    @property
+    def state(self) -> str:
+        return self._record["state"]  # type: ignore[no-any-return]
+
+    @property
+    def job_type(self) -> str:
+        return self._record["job_type"]  # type: ignore[no-any-return]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._record["config"]  # type: ignore[no-any-return]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self._record["summary"]  # type: ignore[no-any-return]
+
+    @property
+    def tags(self) -> list[str]:
+        return self._record["tags"]  # type: ignore[no-any-return]
+
+    def history(self, key: str | None = None) -> list[dict[str, Any]]:
+        """Logged metric points, ordered by key then step."""
+        params = {"key": key} if key else None
+        return self._conn.client.get(f"{self._url}/metrics", params=params)  # type: ignore[no-any-return]
+
+    def logged_artifacts(self) -> "list[Artifact]":
+        return self._artifacts("output")
+
+    def used_artifacts(self) -> "list[Artifact]":
+        return self._artifacts("input")
+
+    def _artifacts(self, direction: str) -> "list[Artifact]":
+        from sdk.artifact import Artifact
+
+        records = self._conn.client.get(f"{self._url}/artifacts", params={"direction": direction})
+        return [Artifact._from_record(self._conn, record) for record in records]
+
+    @property
+    def _url(self) -> str:
+        return f"/projects/{self.project}/runs/{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<RunInfo {self.path} ({self.state})>"
