@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 READ_ONLY = "strata_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Rows per statement: well under SQLite's bound-parameter limit.
-QUERY_CHUNK = 500
+# Values per statement: under the bound-parameter limits of SQLite (32,766) and
+# PostgreSQL (65,535) even for rows of several columns.
+QUERY_CHUNK = 5000
 
 
 def make_engine(url: str) -> Engine:
@@ -66,4 +67,6 @@ def insert_ignoring_conflicts(session: Session, table: type, rows: list[dict[str
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(rows), QUERY_CHUNK):
-        session.execute(insert(table).values(rows[start : start + QUERY_CHUNK]).on_conflict_do_nothing())
+        session.execute(
+            insert(table).values(rows[start : start + QUERY_CHUNK]).on_conflict_do_nothing()
+        )

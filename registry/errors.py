@@ -1,11 +1,11 @@
 """Errors raised by the service layer; `api/errors.py` maps each to one HTTP status.
 
-    RegistryError
-     ├── NotFound          404  a project, collection, version, alias, run or blob is absent
-     ├── Conflict          409  the request contradicts stored state
-     ├── InvalidInput      422  a name, path, manifest or value is malformed
-     │    └── DigestMismatch    uploaded bytes do not hash to the claimed digest
-     └── TooLarge          413  a body exceeds a limit
+RegistryError
+ ├── NotFound          404  a project, collection, version, alias, run or blob is absent
+ ├── Conflict          409  the request contradicts stored state
+ ├── InvalidInput      422  a name, path, manifest or value is malformed
+ │    └── DigestMismatch    uploaded bytes do not hash to the claimed digest
+ └── TooLarge          413  a body exceeds a limit
 """
 
 

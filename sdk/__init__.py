@@ -1,10 +1,10 @@
 """Strata client library: `import sdk`.
 
-    with sdk.init(project="p") as run:
-        art = sdk.Artifact("mnist", type="dataset")
-        art.add_dir("data/")
-        run.log_artifact(art, aliases=["best"])
-    sdk.Api().artifact("p/mnist:best").download()
+with sdk.init(project="p") as run:
+    art = sdk.Artifact("mnist", type="dataset")
+    art.add_dir("data/")
+    run.log_artifact(art, aliases=["best"])
+sdk.Api().artifact("p/mnist:best").download()
 """
 
 from sdk import errors

@@ -62,7 +62,9 @@ class Api:
         """`[project/]name[:v<N>|:alias|:digest]`, latest when no selector is given."""
         artifact = fetch_artifact(self._conn, name)
         if type is not None and artifact.type != type:
-            raise NotFoundError(f"{artifact.qualified_name} has type {artifact.type!r}, not {type!r}")
+            raise NotFoundError(
+                f"{artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
+            )
         return artifact
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:

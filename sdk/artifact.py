@@ -21,10 +21,13 @@ from sdk.connection import Connection, default_connection
 from sdk.digest import hash_bytes, hash_file
 from sdk.download import download_entries, remove_extra_files
 from sdk.errors import IntegrityError, NotFoundError, ValidationError
+from sdk.hash_cache import HashCache, hash_cache_for
+from sdk.local_files import hash_files, walk
 from sdk.manifest import Entry, Manifest, ManifestError, normalize_path
 from sdk.paths import parse_artifact_path
 from sdk.progress import Progress
 from sdk.run_info import RunInfo
+from sdk.settings import ClientSettings
 from sdk.upload import BlobSource, upload_missing
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -191,8 +194,9 @@ class Artifact:
         path = Path(local_path)
         if not path.is_file():
             raise NotFoundError(f"{path} is not a file")
-        digest, size = hash_file(path)
-        return self._add(name or path.name, Entry(digest=digest, size=size), path, overwrite)
+        [local] = hash_files([(str(path.resolve()), path.name)], _hash_cache())
+        entry = Entry(digest=local.digest, size=local.size)
+        return self._add(name or path.name, entry, Path(local.path), overwrite)
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add every file under a local directory, under `name/` in the artifact."""
@@ -200,14 +204,10 @@ class Artifact:
         root = Path(local_path)
         if not root.is_dir():
             raise NotFoundError(f"{root} is not a directory")
-        for directory, dirs, files in os.walk(root):
-            dirs.sort()
-            for file_name in sorted(files):
-                path = Path(directory, file_name)
-                relative = path.relative_to(root).as_posix()
-                digest, size = hash_file(path)
-                target = f"{name.strip('/')}/{relative}" if name else relative
-                self._add(target, Entry(digest=digest, size=size), path, overwrite=False)
+        prefix = f"{name.strip('/')}/" if name else ""
+        for local in hash_files(walk(root), _hash_cache()):
+            entry = Entry(digest=local.digest, size=local.size)
+            self._add(prefix + local.relative, entry, Path(local.path), overwrite=False)
 
     def add_reference(
         self, uri: str, name: str | None = None, max_objects: int | None = None
@@ -313,14 +313,6 @@ class Artifact:
         self._ensure_draft()
         manifest_bytes = self.manifest.to_bytes()
         manifest_digest = hash_bytes(manifest_bytes)
-        sources = {
-            manifest_digest: BlobSource(manifest_digest, len(manifest_bytes), data=manifest_bytes)
-        }
-        for path, entry in self.manifest.items():
-            if entry.ref is None and entry.digest not in sources:
-                local = self._local_paths.get(path)
-                sources[entry.digest] = BlobSource(entry.digest, entry.size, path=local)
-        upload_missing(conn.client, sources, progress)
         body = {
             "type": self._type,
             "manifest_digest": manifest_digest,
@@ -331,10 +323,33 @@ class Artifact:
             "run": run,
             "ttl_seconds": int(self._ttl.total_seconds()) if self._ttl is not None else None,
         }
-        result = conn.client.post(f"{self._collection_url(project)}/versions", json=body)
+        url = f"{self._collection_url(project)}/versions"
+        result = None
+        if not conn.client.post("/blobs/missing", json={"digests": [manifest_digest]})["digests"]:
+            # The server knows this exact manifest, so usually every blob too: try the
+            # commit before listing thousands of digests; it re-checks them all.
+            try:
+                result = conn.client.post(url, json=body)
+            except ValidationError:
+                result = None
+        if result is None:
+            upload_missing(
+                conn.client, self._blob_sources(manifest_digest, manifest_bytes), progress
+            )
+            result = conn.client.post(url, json=body)
         self._conn = conn
         self._apply(result["version"])
         self._cleanup_tmp()
+
+    def _blob_sources(self, manifest_digest: str, manifest_bytes: bytes) -> dict[str, BlobSource]:
+        sources = {
+            manifest_digest: BlobSource(manifest_digest, len(manifest_bytes), data=manifest_bytes)
+        }
+        for path, entry in self.manifest.items():
+            if entry.ref is None and entry.digest not in sources:
+                local = self._local_paths.get(path)
+                sources[entry.digest] = BlobSource(entry.digest, entry.size, path=local)
+        return sources
 
     def _cleanup_tmp(self) -> None:
         if self._tmp_dir is not None:
@@ -348,7 +363,11 @@ class Artifact:
         if self._record is None:
             conn = self._conn or default_connection()
             self._commit(
-                conn, project or conn.settings.project, aliases=[], tags=[], run=None,
+                conn,
+                project or conn.settings.project,
+                aliases=[],
+                tags=[],
+                run=None,
                 progress=progress,
             )
             return self
@@ -368,9 +387,7 @@ class Artifact:
         return self
 
     def delete(self, delete_aliases: bool = False) -> None:
-        self._server().client.delete(
-            self._version_url(), params={"delete_aliases": delete_aliases}
-        )
+        self._server().client.delete(self._version_url(), params={"delete_aliases": delete_aliases})
         self._record = {**self._record, "state": "DELETED"}  # type: ignore[dict-item]
 
     # ---- lineage --------------------------------------------------------------------------
@@ -479,6 +496,10 @@ class Artifact:
 
     def __repr__(self) -> str:
         return f"<Artifact {self.qualified_name or self.name} type={self._type}>"
+
+
+def _hash_cache() -> HashCache:
+    return hash_cache_for(ClientSettings().cache_dir)
 
 
 def fetch_artifact(conn: Connection, path: str) -> Artifact:

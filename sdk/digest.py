@@ -1,23 +1,22 @@
 """File digests: xxh3-128, lowercase hex. Shared by the SDK and the service."""
 
 import os
+import re
 from typing import BinaryIO
 
 import xxhash
 
 ALGORITHM = "xxh3-128"
-DIGEST_HEX_LENGTH = 32
 CHUNK_SIZE = 1024 * 1024
 
 Hasher = xxhash.xxh3_128
 
 
-def is_digest(value: str) -> bool:
-    return (
-        len(value) == DIGEST_HEX_LENGTH
-        and value == value.lower()
-        and all(c in "0123456789abcdef" for c in value)
-    )
+_DIGEST = re.compile(r"[0-9a-f]{32}")
+
+
+def is_digest(value: object) -> bool:
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def hash_bytes(data: bytes) -> str:

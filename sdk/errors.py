@@ -1,13 +1,13 @@
 """Errors raised by the SDK. Every failure is one of these, never a bare Exception.
 
-    StrataError
-     ├── NotFoundError            the project, artifact, version, alias or run does not exist
-     ├── ConflictError            the request contradicts stored state
-     ├── UnauthorizedError        missing or insufficient API key
-     ├── ValidationError          a name, path, manifest or value is malformed (also a ValueError)
-     ├── IntegrityError           bytes do not match their digest (corrupt blob, modified file)
-     ├── ServerError              the server failed (5xx)
-     └── ServerUnavailableError   the server could not be reached in time
+StrataError
+ ├── NotFoundError            the project, artifact, version, alias or run does not exist
+ ├── ConflictError            the request contradicts stored state
+ ├── UnauthorizedError        missing or insufficient API key
+ ├── ValidationError          a name, path, manifest or value is malformed (also a ValueError)
+ ├── IntegrityError           bytes do not match their digest (corrupt blob, modified file)
+ ├── ServerError              the server failed (5xx)
+ └── ServerUnavailableError   the server could not be reached in time
 """
 
 

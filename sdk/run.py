@@ -32,7 +32,9 @@ class Run:
         self._flush_error: BaseException | None = None
         self.config: dict[str, Any] = dict(record["config"])
         self.summary: dict[str, Any] = dict(record["summary"])
-        self._flusher = threading.Thread(target=self._flush_loop, name="strata-metrics", daemon=True)
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name="strata-metrics", daemon=True
+        )
         self._flusher.start()
 
     @property
@@ -67,7 +69,9 @@ class Run:
         points = []
         for key, value in data.items():
             if isinstance(value, bool) or not isinstance(value, Real):
-                raise ValidationError(f"metric {key!r} must be a number, not {type(value).__name__}")
+                raise ValidationError(
+                    f"metric {key!r} must be a number, not {type(value).__name__}"
+                )
             points.append({"key": key, "step": current, "value": float(value), "timestamp": now})
             self.summary[key] = value
         with self._lock:
@@ -134,7 +138,9 @@ class Run:
         else:
             artifact = fetch_artifact(self._conn, artifact_or_name)
         if type is not None and artifact.type != type:
-            raise ValidationError(f"{artifact.qualified_name} has type {artifact.type!r}, not {type!r}")
+            raise ValidationError(
+                f"{artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
+            )
         body = {
             "project": artifact.project,
             "collection": artifact._collection,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdk.client import Client
-from sdk.errors import ValidationError
+from sdk.errors import NotFoundError, ValidationError
 from sdk.framing import frame_header
 from sdk.progress import NoProgress, Progress
 
@@ -32,17 +32,22 @@ class BlobSource:
     def read(self) -> bytes:
         if self.data is not None:
             return self.data
-        assert self.path is not None
-        return self.path.read_bytes()
+        return self._local_path().read_bytes()
 
     def chunks(self) -> Iterator[bytes]:
         if self.data is not None:
             yield self.data
             return
-        assert self.path is not None
-        with open(self.path, "rb") as stream:
+        with open(self._local_path(), "rb") as stream:
             while chunk := stream.read(STREAM_CHUNK):
                 yield chunk
+
+    def _local_path(self) -> Path:
+        if self.path is None:
+            raise NotFoundError(
+                f"blob {self.digest} is neither on the server nor in a local file to upload"
+            )
+        return self.path
 
 
 def upload_missing(
@@ -101,7 +106,6 @@ def _send_one(client: Client, source: BlobSource, progress: Progress) -> None:
         client.put(
             f"/blobs/{source.digest}", content=body(), headers={"Content-Length": str(source.size)}
         )
-
 
 class _changed_file_hint:
     """Name the local file when the server says its bytes no longer match their digest."""

@@ -141,9 +141,7 @@ def _add_aliases_and_tags(
 ) -> None:
     for name in aliases:
         set_alias(session, collection, name, version)
-    current = set(
-        session.exec(select(VersionTag.tag).where(VersionTag.version_id == version.id))
-    )
+    current = set(session.exec(select(VersionTag.tag).where(VersionTag.version_id == version.id)))
     _add_tags(session, version, [tag for tag in tags if tag not in current])
 
 

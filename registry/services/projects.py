@@ -8,7 +8,9 @@ from registry.services.names import check_name
 
 
 def get_project(session: Session, name: str) -> Project:
-    project = session.exec(select(Project).where(Project.name == check_name("project", name))).first()
+    project = session.exec(
+        select(Project).where(Project.name == check_name("project", name))
+    ).first()
     if project is None:
         raise NotFound(f"project {name!r} does not exist")
     return project
@@ -59,8 +61,7 @@ def get_or_create_collection(
         session.flush()
     elif collection.type != type_:
         raise Conflict(
-            f"artifact collection {project}/{name} holds type {collection.type!r}, "
-            f"not {type_!r}"
+            f"artifact collection {project}/{name} holds type {collection.type!r}, not {type_!r}"
         )
     return collection
 

@@ -157,9 +157,11 @@ def artifacts_of(session: Session, run: Run, direction: str) -> list[ArtifactVer
     if direction == "output":
         query = select(ArtifactVersion).where(ArtifactVersion.producer_run_id == run.id)
     elif direction == "input":
-        query = select(ArtifactVersion).join(
-            RunInput, col(RunInput.version_id) == col(ArtifactVersion.id)
-        ).where(RunInput.run_id == run.id)
+        query = (
+            select(ArtifactVersion)
+            .join(RunInput, col(RunInput.version_id) == col(ArtifactVersion.id))
+            .where(RunInput.run_id == run.id)
+        )
     else:
         raise InvalidInput(f"direction must be 'input' or 'output', not {direction!r}")
     return list(session.exec(query.order_by(col(ArtifactVersion.id))))

@@ -14,7 +14,12 @@ DELETED = "DELETED"
 
 
 def resolve_version(
-    session: Session, project: str, collection: str, selector: str | None, *, for_update: bool = False
+    session: Session,
+    project: str,
+    collection: str,
+    selector: str | None,
+    *,
+    for_update: bool = False,
 ) -> tuple[ArtifactCollection, ArtifactVersion]:
     collection_row = get_collection(session, project, collection, for_update=for_update)
     selector = selector or LATEST
@@ -35,7 +40,11 @@ def resolve_version(
 
 
 def find_committed(
-    session: Session, collection_id: int, *, digest: str | None = None, manifest_digest: str | None = None
+    session: Session,
+    collection_id: int,
+    *,
+    digest: str | None = None,
+    manifest_digest: str | None = None,
 ) -> ArtifactVersion | None:
     query = select(ArtifactVersion).where(
         ArtifactVersion.collection_id == collection_id, ArtifactVersion.state == COMMITTED

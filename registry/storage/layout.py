@@ -1,7 +1,7 @@
 """Where blobs live under the store root: pure functions, no I/O.
 
-    <root>/ab/cd/abcd...   a published blob, fanned out by its digest's first 4 hex digits
-    <root>/tmp/<uuid>      an upload in flight, published by a move once verified
+<root>/ab/cd/abcd...   a published blob, fanned out by its digest's first 4 hex digits
+<root>/tmp/<uuid>      an upload in flight, published by a move once verified
 """
 
 import uuid

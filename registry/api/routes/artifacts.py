@@ -57,7 +57,9 @@ def get_versions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[VersionPublic]:
     collection_row = get_collection(session, project, collection)
-    return versions_public(session, list_versions(session, collection_row, offset=offset, limit=limit))
+    return versions_public(
+        session, list_versions(session, collection_row, offset=offset, limit=limit)
+    )
 
 
 @router.get("/versions/{selector}")

@@ -13,12 +13,17 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 
 @router.get("")
 def list_projects(session: SessionDep) -> list[ProjectPublic]:
-    return [ProjectPublic.model_validate(p, from_attributes=True) for p in projects.list_projects(session)]
+    return [
+        ProjectPublic.model_validate(p, from_attributes=True)
+        for p in projects.list_projects(session)
+    ]
 
 
 @router.get("/{project}")
 def get_project(project: str, session: SessionDep) -> ProjectPublic:
-    return ProjectPublic.model_validate(projects.get_project(session, project), from_attributes=True)
+    return ProjectPublic.model_validate(
+        projects.get_project(session, project), from_attributes=True
+    )
 
 
 @router.get("/{project}/types")
