@@ -136,7 +136,7 @@ class RunStarted(BaseModel):
 class MetricPoint(BaseModel):
     key: str = Field(min_length=1, max_length=256)
     step: int = Field(ge=0)
-    value: float
+    value: float = Field(allow_inf_nan=False)
     timestamp: datetime
 
 

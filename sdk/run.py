@@ -4,6 +4,7 @@
 `FLUSH_INTERVAL` seconds (sooner when it grows), and `finish()` sends the rest.
 """
 
+import math
 import threading
 from datetime import UTC, datetime
 from numbers import Real
@@ -68,9 +69,9 @@ class Run:
         now = datetime.now(UTC).isoformat()
         points = []
         for key, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, Real):
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
                 raise ValidationError(
-                    f"metric {key!r} must be a number, not {type(value).__name__}"
+                    f"metric {key!r} must be a finite number, not {value!r}"
                 )
             points.append({"key": key, "step": current, "value": float(value), "timestamp": now})
             self.summary[key] = value

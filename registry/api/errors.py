@@ -3,6 +3,8 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from sqlalchemy.exc import IntegrityError, OperationalError
+
 from registry.errors import RegistryError
 
 
@@ -10,3 +12,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
     async def _registry_error(_request: Request, exc: RegistryError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:
+        # Two requests created the same row at once; the loser may simply retry.
+        return JSONResponse(
+            status_code=409, content={"detail": "a concurrent change conflicted; retry"}
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational_error(_request: Request, _exc: OperationalError) -> JSONResponse:
+        return JSONResponse(
+            status_code=503, content={"detail": "the database is busy or unavailable; retry"}
+        )

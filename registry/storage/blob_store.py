@@ -91,8 +91,9 @@ class BlobStore:
         return self.fs.cat_file(blob_key(self.root, digest))  # type: ignore[no-any-return]
 
     def iter_digests(self) -> Iterator[str]:
+        uploads_in_flight = f"{self.root}/{TMP_DIR}/"
         for key in self.fs.find(self.root):
-            if f"/{TMP_DIR}/" in key:
+            if key.startswith(uploads_in_flight):
                 continue
             digest = digest_from_key(key)
             if digest is not None:
