@@ -1,0 +1,148 @@
+"""Fixtures: the real service under uvicorn on 127.0.0.1, a fresh home per server."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+import sdk
+from sdk.connection import Connection
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    home: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "blobs"
+
+    def blob_files(self) -> list[Path]:
+        """Published blobs in the store (temporary uploads excluded)."""
+        return [p for p in self.blob_dir.rglob("*") if p.is_file() and "tmp" not in p.parts]
+
+    def api(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def start_server(home: Path, env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "STRATA_HOME": str(home),
+        "STRATA_HOST": "127.0.0.1",
+        "STRATA_PORT": str(port),
+        **(env or {}),
+    }
+    log = open(home.parent / f"{home.name}.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "registry", "serve"], env=environment, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {(home.parent / f'{home.name}.log').read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url=url, home=home, process=process)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("server did not become healthy in 30 s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One service for the whole session; tests isolate themselves by project name."""
+    srv = start_server(tmp_path_factory.mktemp("strata") / "home")
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A service of its own, for tests that count what the store holds."""
+    srv = start_server(tmp_path / "home")
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture
+def project() -> str:
+    return f"p-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(autouse=True)
+def client_env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point the SDK at the test's server with a cache of the test's own."""
+    names = request.fixturenames
+    srv = request.getfixturevalue("fresh_server" if "fresh_server" in names else "server")
+    monkeypatch.setenv("STRATA_URL", srv.url)
+    monkeypatch.setenv("STRATA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("sdk.connection._default", None)
+    if "project" in names:
+        monkeypatch.setenv("STRATA_PROJECT", request.getfixturevalue("project"))
+
+
+class RecordingProgress:
+    """A `sdk.progress.Progress` that remembers what a transfer announced and did."""
+
+    def __init__(self) -> None:
+        self.total_bytes = 0
+        self.total_files = 0
+        self.bytes = 0
+        self.files = 0
+
+    def start(self, total_bytes: int, total_files: int) -> None:
+        self.total_bytes += total_bytes
+        self.total_files += total_files
+
+    def advance(self, nbytes: int, nfiles: int) -> None:
+        self.bytes += nbytes
+        self.files += nfiles
+
+    def finish(self) -> None:
+        pass
+
+
+@pytest.fixture
+def connection() -> Connection:
+    return Connection.create()
+
+
+def make_tree(root: Path, files: dict[str, bytes]) -> Path:
+    for relative, data in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+__all__ = ["RecordingProgress", "Server", "make_tree", "sdk"]
