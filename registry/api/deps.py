@@ -1,7 +1,9 @@
 """Injected dependencies: the request's database session and the blob store.
 
 GET requests get a read-only transaction; every other method gets a writing one
-that commits when the route returns and rolls back if it raises.
+that commits when the route returns and rolls back if it raises. A POST that only
+reads (a query with a large body) asks for `ReadSessionDep` so it never queues
+behind writers on SQLite.
 """
 
 from collections.abc import Iterator
@@ -20,6 +22,11 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    with session_scope(request.app.state.engine, read_only=True) as session:
+        yield session
+
+
 def get_blob_store(request: Request) -> BlobStore:
     return request.app.state.blob_store  # type: ignore[no-any-return]
 
@@ -28,3 +35,4 @@ def get_blob_store(request: Request) -> BlobStore:
 # success for a transaction that then fails.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from registry.api.deps import BlobStoreDep, SessionDep
+from registry.api.deps import BlobStoreDep, ReadSessionDep
 from registry.db import session_scope
 from registry.errors import InvalidInput, NotFound
 from registry.schemas import DigestList
@@ -30,7 +30,7 @@ def _check_digests(digests: list[str]) -> None:
 
 
 @router.post("/missing")
-def find_missing(body: DigestList, session: SessionDep) -> DigestList:
+def find_missing(body: DigestList, session: ReadSessionDep) -> DigestList:
     """Of the given digests, those the store does not hold yet."""
     _check_digests(body.digests)
     return DigestList(digests=missing_digests(session, body.digests))
@@ -91,7 +91,9 @@ def _record(request: Request, blobs: list[tuple[str, int]]) -> None:
 
 
 @router.post("/fetch")
-def fetch_batch(body: DigestList, session: SessionDep, store: BlobStoreDep) -> StreamingResponse:
+def fetch_batch(
+    body: DigestList, session: ReadSessionDep, store: BlobStoreDep
+) -> StreamingResponse:
     """Download many blobs framed in one body, in the order asked."""
     sizes = _sizes_of_existing(session, body.digests)
     frames = (
@@ -103,7 +105,7 @@ def fetch_batch(body: DigestList, session: SessionDep, store: BlobStoreDep) -> S
 
 
 @router.get("/{digest}")
-def download_blob(digest: str, session: SessionDep, store: BlobStoreDep) -> StreamingResponse:
+def download_blob(digest: str, session: ReadSessionDep, store: BlobStoreDep) -> StreamingResponse:
     size = _sizes_of_existing(session, [digest])[digest]
     return StreamingResponse(
         _chunks(store, digest),
