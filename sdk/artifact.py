@@ -196,7 +196,7 @@ class Artifact:
             raise NotFoundError(f"{path} is not a file")
         [local] = hash_files([(str(path.resolve()), path.name)], _hash_cache())
         entry = Entry(digest=local.digest, size=local.size)
-        return self._add(name or path.name, entry, Path(local.path), overwrite)
+        return self._add(path.name if name is None else name, entry, Path(local.path), overwrite)
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add every file under a local directory, under `name/` in the artifact."""

@@ -2,10 +2,11 @@
 
     <cache_dir>/blobs/ab/cd/<digest>   verified bytes, shared with downloads by hardlink
 
-Downloads hardlink files out of the cache, so a user who edits a downloaded file in
-place edits the cached copy too. Cached files are written with a marker in the
-nanoseconds of their modification time; an in-place edit resets that time, so an
-entry whose marker is gone is treated as absent and fetched again instead of being
+Downloads hardlink files out of the cache. Cached files are read-only, so a download
+is too (as with DVC's protected hardlinks): copy a file before editing it. Where
+permissions do not stop an in-place edit (root), the cache still notices: files are
+written with a marker in the nanoseconds of their modification time, an edit resets
+that time, and an entry whose marker is gone is fetched again instead of being
 handed out corrupt. Access time records use, for least-recently-used eviction.
 """
 
@@ -20,6 +21,7 @@ from sdk.digest import Hasher
 from sdk.errors import IntegrityError
 
 MTIME_MARKER_NS = 424_242_424
+READ_ONLY = 0o444
 
 
 class BlobCache:
@@ -59,19 +61,11 @@ class BlobCache:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def add_file(self, digest: str, source: Path) -> Path:
-        """Copy a local file whose digest is already known into the cache."""
-        tmp = self._tmp / uuid.uuid4().hex
-        try:
-            shutil.copyfile(source, tmp)
-            return self._publish(tmp, digest)
-        finally:
-            tmp.unlink(missing_ok=True)
-
     def _publish(self, tmp: Path, digest: str) -> Path:
         final = self.path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)
         now = time.time_ns()
+        os.chmod(tmp, READ_ONLY)
         os.utime(tmp, ns=(now, now - now % 1_000_000_000 + MTIME_MARKER_NS))
         os.replace(tmp, final)
         return final

@@ -62,13 +62,16 @@ class Client:
 
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Iterable[bytes]]:
-        """Yield the response body as chunks; errors are raised before the first chunk."""
+        """Yield the response body as chunks; HTTP errors are raised before the first chunk.
+
+        A body cut short after a good start raises IntegrityError: what arrived is
+        incomplete, whatever the cause."""
         try:
             with self._http.stream(method, path, **kwargs) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise_for_status(response)
-                yield response.iter_bytes()
+                yield _complete_body(response, path)
         except httpx.TransportError as exc:
             raise _unavailable(self.settings.url, exc) from None
 
@@ -88,6 +91,13 @@ class Client:
             raise_for_status(response)
             return response
         raise AssertionError("unreachable")
+
+
+def _complete_body(response: httpx.Response, path: str) -> Iterator[bytes]:
+    try:
+        yield from response.iter_bytes()
+    except httpx.TransportError as exc:
+        raise errors.IntegrityError(f"response to {path} arrived incomplete: {exc}") from None
 
 
 def raise_for_status(response: httpx.Response) -> None:

@@ -26,6 +26,7 @@ def parse_artifact_path(path: str, default_project: str) -> ArtifactPath:
     project, slash, collection = name.rpartition("/")
     if not slash:
         project = default_project
-    if not collection or "/" in project or (":" in path and not selector):
+    bad_selector = (":" in path and not selector) or any(c in selector for c in ":/")
+    if not collection or "/" in project or bad_selector:
         raise ValidationError(f"{path!r} is not an artifact path like 'project/name:v0'")
     return ArtifactPath(project, collection, selector or LATEST)

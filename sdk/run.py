@@ -70,9 +70,7 @@ class Run:
         points = []
         for key, value in data.items():
             if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-                raise ValidationError(
-                    f"metric {key!r} must be a finite number, not {value!r}"
-                )
+                raise ValidationError(f"metric {key!r} must be a finite number, not {value!r}")
             points.append({"key": key, "step": current, "value": float(value), "timestamp": now})
             self.summary[key] = value
         with self._lock:

@@ -53,11 +53,14 @@ class BlobSource:
 def upload_missing(
     client: Client, sources: dict[str, BlobSource], progress: Progress | None = None
 ) -> int:
-    """Upload what the server lacks of `sources`; returns the number of bytes sent."""
+    """Upload what the server lacks of `sources`; returns the number of bytes sent.
+
+    Progress counts files only: in-memory sources (the manifest) are sent unreported."""
     progress = progress or NoProgress()
     missing = client.post("/blobs/missing", json={"digests": list(sources)})["digests"]
     todo = [sources[digest] for digest in missing]
-    progress.start(sum(s.size for s in todo), len(todo))
+    files = [s for s in todo if s.data is None]
+    progress.start(sum(s.size for s in files), len(files))
     small = [s for s in todo if s.size <= BATCH_FILE_MAX_BYTES]
     large = [s for s in todo if s.size > BATCH_FILE_MAX_BYTES]
     with ThreadPoolExecutor(WORKERS) as pool:
@@ -89,7 +92,8 @@ def _send_batch(client: Client, batch: list[BlobSource], progress: Progress) -> 
         for source in batch:
             data = source.read()
             yield frame_header(source.digest, len(data)) + data
-            progress.advance(len(data), 1)
+            if source.data is None:
+                progress.advance(len(data), 1)
 
     with _changed_file_hint(batch):
         client.post("/blobs/batch", content=body())
@@ -106,6 +110,7 @@ def _send_one(client: Client, source: BlobSource, progress: Progress) -> None:
         client.put(
             f"/blobs/{source.digest}", content=body(), headers={"Content-Length": str(source.size)}
         )
+
 
 class _changed_file_hint:
     """Name the local file when the server says its bytes no longer match their digest."""

@@ -35,7 +35,11 @@ class Server:
 
     def blob_files(self) -> list[Path]:
         """Published blobs in the store (temporary uploads excluded)."""
-        return [p for p in self.blob_dir.rglob("*") if p.is_file() and "tmp" not in p.parts]
+        return [
+            p
+            for p in self.blob_dir.rglob("*")
+            if p.is_file() and p.relative_to(self.blob_dir).parts[0] != "tmp"
+        ]
 
     def api(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30, **kwargs)  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from registry.errors import RegistryError
