@@ -49,5 +49,11 @@ class FrameReader:
             yield digest, payload
 
     def close(self) -> None:
-        if self._buffer or self._pending is not None:
-            raise FramingError("framed body ends in the middle of a blob")
+        if self._pending is not None:
+            digest, size = self._pending
+            raise FramingError(
+                f"framed body ends in the middle of blob {digest} "
+                f"({len(self._buffer)} of {size} bytes)"
+            )
+        if self._buffer:
+            raise FramingError("framed body ends in the middle of a frame header")

@@ -15,8 +15,10 @@ do not count.
 """
 
 import json
+import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +33,18 @@ class ManifestError(ValueError):
     """A manifest, path or entry is malformed."""
 
 
+# Anything `normalize_path` refuses matches this; most paths don't, and skip the details.
+_SUSPECT_PATH = re.compile(r"^$|^/|//|/$|[\\\x00\n\r]|(^|/)\.\.?(/|$)")
+
+
 def normalize_path(path: str) -> str:
     """Validate an artifact path and return its normal form (Unicode NFC).
 
     Refused: empty paths, absolute paths, backslashes, NUL, empty, `.` or `..`
     segments. Two paths with the same normal form are the same path.
     """
+    if isinstance(path, str) and len(path) <= MAX_PATH_LENGTH and not _SUSPECT_PATH.search(path):
+        return path if path.isascii() else unicodedata.normalize("NFC", path)
     if not isinstance(path, str) or not path:
         raise ManifestError("artifact path must be a non-empty string")
     if len(path) > MAX_PATH_LENGTH:
@@ -107,6 +115,7 @@ class Manifest:
 
     def __init__(self, entries: Mapping[str, Entry] | None = None) -> None:
         self._entries: dict[str, Entry] = {}
+        self._sorted: list[tuple[str, Entry]] | None = None
         for path, entry in (entries or {}).items():
             self.add(path, entry)
 
@@ -115,10 +124,13 @@ class Manifest:
         if path in self._entries and not overwrite:
             raise ManifestError(f"artifact path {path!r} is given twice")
         self._entries[path] = entry
+        self._sorted = None
         return path
 
     def remove(self, path: str) -> Entry:
-        return self._entries.pop(normalize_path(path))
+        entry = self._entries.pop(normalize_path(path))
+        self._sorted = None
+        return entry
 
     def get(self, path: str) -> Entry | None:
         return self._entries.get(normalize_path(path))
@@ -130,10 +142,22 @@ class Manifest:
         return len(self._entries)
 
     def items(self) -> Iterator[tuple[str, Entry]]:
-        return iter(sorted(self._entries.items()))
+        return iter(self._sorted_items())
 
     def paths(self) -> list[str]:
-        return sorted(self._entries)
+        return [path for path, _ in self._sorted_items()]
+
+    def page(self, prefix: str, offset: int, limit: int) -> tuple[list[tuple[str, Entry]], int]:
+        """Entries under `prefix` from `offset`, at most `limit`, and how many there are."""
+        ordered = self._sorted_items()
+        start = bisect_left(ordered, (prefix,))
+        end = bisect_left(ordered, (prefix + "\U0010ffff",)) if prefix else len(ordered)
+        return ordered[start + offset : min(end, start + offset + limit)], end - start
+
+    def _sorted_items(self) -> list[tuple[str, Entry]]:
+        if self._sorted is None:
+            self._sorted = sorted(self._entries.items())
+        return self._sorted
 
     @property
     def size(self) -> int:
@@ -179,10 +203,12 @@ class Manifest:
         return manifest
 
 
-def _refuse_duplicate_keys(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ManifestError(f"manifest names {key!r} twice")
-        result[key] = value
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ManifestError(f"manifest names {key!r} twice")
+            seen.add(key)
     return result

@@ -1,4 +1,10 @@
-"""Reading committed manifests back from the blob store."""
+"""Reading manifests back from the blob store.
+
+Manifests are content-addressed, hence immutable: a parsed one is kept in a small
+per-process cache, so paging through a 100,000-file listing parses it once.
+"""
+
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -9,6 +15,7 @@ from registry.storage.blob_store import BlobStore
 from sdk.manifest import Manifest, ManifestError
 
 MAX_MANIFEST_BYTES = 512 * 1024 * 1024
+PARSED_CACHE_SIZE = 16
 
 
 def load_manifest(session: Session, store: BlobStore, manifest_digest: str) -> Manifest:
@@ -18,10 +25,7 @@ def load_manifest(session: Session, store: BlobStore, manifest_digest: str) -> M
         raise InvalidInput(f"manifest blob {manifest_digest} has not been uploaded")
     if blob.size > MAX_MANIFEST_BYTES:
         raise TooLarge(f"manifest of {blob.size} bytes exceeds {MAX_MANIFEST_BYTES} bytes")
-    try:
-        manifest = Manifest.from_bytes(store.read(manifest_digest))
-    except ManifestError as exc:
-        raise InvalidInput(f"manifest {manifest_digest}: {exc}") from None
+    manifest = _parse(store, manifest_digest)
     missing = missing_digests(session, manifest.stored_digests())
     if missing:
         shown = ", ".join(missing[:5])
@@ -29,3 +33,16 @@ def load_manifest(session: Session, store: BlobStore, manifest_digest: str) -> M
             f"manifest names {len(missing)} blob(s) that have not been uploaded: {shown}"
         )
     return manifest
+
+
+def committed_manifest(store: BlobStore, manifest_digest: str) -> Manifest:
+    """The manifest of a committed version (validated when it was committed)."""
+    return _parse(store, manifest_digest)
+
+
+@lru_cache(maxsize=PARSED_CACHE_SIZE)
+def _parse(store: BlobStore, manifest_digest: str) -> Manifest:
+    try:
+        return Manifest.from_bytes(store.read(manifest_digest))
+    except ManifestError as exc:
+        raise InvalidInput(f"manifest {manifest_digest}: {exc}") from None

@@ -17,7 +17,7 @@ from registry.schemas import (
     VersionUpdate,
 )
 from registry.services import aliases, artifact_versions, runs
-from registry.services.manifests import load_manifest
+from registry.services.manifests import committed_manifest
 from registry.services.names import LATEST
 from registry.services.projects import get_collection
 from registry.services.versions import list_versions, resolve_version
@@ -113,13 +113,12 @@ def list_files(
 ) -> FilePage:
     """One page of the version's files in path order, optionally under `prefix`."""
     _, version = resolve_version(session, project, collection, selector)
-    manifest = load_manifest(session, store, version.manifest_digest)
-    entries = [(p, e) for p, e in manifest.items() if p.startswith(prefix)]
-    page = entries[offset : offset + limit]
+    manifest = committed_manifest(store, version.manifest_digest)
+    page, total = manifest.page(prefix, offset, limit)
     files = [
         FileEntry(path=p, digest=e.digest, size=e.size, ref=e.ref, extra=e.extra) for p, e in page
     ]
-    more = offset + limit < len(entries)
+    more = offset + limit < total
     return FilePage(files=files, next_offset=offset + limit if more else None)
 
 

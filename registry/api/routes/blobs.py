@@ -70,8 +70,7 @@ async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
         async for chunk in request.stream():
             frames = list(reader.feed(chunk))
             if frames:
-                await run_in_threadpool(_publish_all, store, frames)
-                published += [(digest, len(data)) for digest, data in frames]
+                await run_in_threadpool(_publish_all, store, frames, published)
         reader.close()
     except FramingError as exc:
         raise InvalidInput(str(exc)) from None
@@ -80,9 +79,12 @@ async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
     return {"count": len(published)}
 
 
-def _publish_all(store: BlobStore, frames: list[tuple[str, bytes]]) -> None:
+def _publish_all(
+    store: BlobStore, frames: list[tuple[str, bytes]], published: list[tuple[str, int]]
+) -> None:
     for digest, data in frames:
         store.put(digest, data)
+        published.append((digest, len(data)))
 
 
 def _record(request: Request, blobs: list[tuple[str, int]]) -> None:
