@@ -16,12 +16,13 @@ from sdk.artifact import Artifact, fetch_artifact
 from sdk.connection import Connection
 from sdk.errors import ValidationError
 from sdk.progress import Progress
+from sdk.run_info import RunRecord
 
 FLUSH_INTERVAL = 2.0
 FLUSH_SIZE = 5000
 
 
-class Run:
+class Run(RunRecord):
     def __init__(self, conn: Connection, record: dict[str, Any], next_step: int) -> None:
         self._conn = conn
         self._record = record
@@ -37,26 +38,6 @@ class Run:
             target=self._flush_loop, name="strata-metrics", daemon=True
         )
         self._flusher.start()
-
-    @property
-    def id(self) -> str:
-        return self._record["id"]  # type: ignore[no-any-return]
-
-    @property
-    def name(self) -> str:
-        return self._record["name"]  # type: ignore[no-any-return]
-
-    @property
-    def project(self) -> str:
-        return self._record["project"]  # type: ignore[no-any-return]
-
-    @property
-    def path(self) -> str:
-        return f"{self.project}/{self.id}"
-
-    @property
-    def state(self) -> str:
-        return self._record["state"]  # type: ignore[no-any-return]
 
     # ---- metrics ----------------------------------------------------------------------
 
@@ -179,12 +160,6 @@ class Run:
         if self._stopped:
             raise ValidationError(f"run {self.path} has finished")
 
-    @property
-    def _url(self) -> str:
-        return f"/projects/{self.project}/runs/{self.id}"
-
-    def __repr__(self) -> str:
-        return f"<Run {self.path} ({self.state})>"
 
 
 def init(

@@ -8,14 +8,11 @@ if TYPE_CHECKING:
     from sdk.artifact import Artifact
 
 
-class RunInfo:
-    def __init__(self, conn: Connection, record: dict[str, Any]) -> None:
-        self._conn = conn
-        self._record = record
+class RunRecord:
+    """Properties read from a run's server record; shared by `RunInfo` and the live `Run`."""
 
-    @classmethod
-    def fetch(cls, conn: Connection, project: str, run_id: str) -> "RunInfo":
-        return cls(conn, conn.client.get(f"/projects/{project}/runs/{run_id}"))
+    _conn: Connection
+    _record: dict[str, Any]
 
     @property
     def id(self) -> str:
@@ -40,6 +37,25 @@ class RunInfo:
     @property
     def job_type(self) -> str:
         return self._record["job_type"]  # type: ignore[no-any-return]
+
+    @property
+    def _url(self) -> str:
+        return f"/projects/{self.project}/runs/{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path} ({self.state})>"
+
+
+class RunInfo(RunRecord):
+    """A finished or running run as the server knows it (read-only)."""
+
+    def __init__(self, conn: Connection, record: dict[str, Any]) -> None:
+        self._conn = conn
+        self._record = record
+
+    @classmethod
+    def fetch(cls, conn: Connection, project: str, run_id: str) -> "RunInfo":
+        return cls(conn, conn.client.get(f"/projects/{project}/runs/{run_id}"))
 
     @property
     def config(self) -> dict[str, Any]:
@@ -70,9 +86,3 @@ class RunInfo:
         records = self._conn.client.get(f"{self._url}/artifacts", params={"direction": direction})
         return [Artifact._from_record(self._conn, record) for record in records]
 
-    @property
-    def _url(self) -> str:
-        return f"/projects/{self.project}/runs/{self.id}"
-
-    def __repr__(self) -> str:
-        return f"<RunInfo {self.path} ({self.state})>"
