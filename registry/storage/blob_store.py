@@ -34,6 +34,10 @@ class BlobWriter:
         self._file.write(chunk)
         self.size += len(chunk)
 
+    def write_all(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
     def publish(self, claimed_digest: str) -> int:
         """Verify and publish; returns the size. Raises DigestMismatch and leaves nothing."""
         self._file.close()
