@@ -25,5 +25,10 @@ lint: $(BIN)/strata
 	$(BIN)/ruff check registry sdk automations migrations tests bench
 	$(BIN)/mypy registry sdk automations
 
+# make bench BENCH_ARGS="--datasets many-small --tools strata,mlflow,dvc,floor --repeat 3"
+bench: $(BIN)/strata
+	timeout 900 bash bench/setup_peers.sh
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .strata

@@ -120,20 +120,17 @@ def flip_bytes(file: Path, n: int = 64) -> int:
 
 
 @contextlib.contextmanager
-def one_file_changed(ds: Dataset, root: Path | None = None) -> Iterator[Path]:
-    """Change one file of the dataset (in ``root``, default the dataset itself), then restore."""
-    base = root or ds.path
-    marker = ds.path.parent / f"{ds.name}.dirty" if base == ds.path else None
-    if marker:
-        marker.write_text(ds.changed_file)
-    target = base / ds.changed_file
+def one_file_changed(ds: Dataset) -> Iterator[Path]:
+    """Change one file of the dataset in place (same size); restore it on the way out."""
+    marker = ds.path.parent / f"{ds.name}.dirty"
+    marker.write_text(ds.changed_file)
+    target = ds.path / ds.changed_file
     flip_bytes(target)
     try:
         yield target
     finally:
         flip_bytes(target)
-        if marker:
-            marker.unlink()
+        marker.unlink()
 
 
 def copy_dataset(ds: Dataset, dest: Path) -> None:

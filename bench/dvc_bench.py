@@ -20,15 +20,27 @@ VENV = BENCH / ".venv-dvc"
 OPS_SCRIPT = BENCH / "peers" / "dvc_ops.py"
 
 
+def isolated_env(root: Path) -> dict[str, str]:
+    """DVC keeps state/index DBs in a site cache (default /var/tmp/dvc) and reads global and
+    system config: point all three into the scenario's folder, so runs never share them."""
+    return base_env(
+        DVC_SITE_CACHE_DIR=str(root / "site-cache"),
+        DVC_GLOBAL_CONFIG_DIR=str(root / "global-config"),
+        DVC_SYSTEM_CONFIG_DIR=str(root / "system-config"),
+    )
+
+
+def dvc_ops(*args: str, env: dict[str, str], timeout: float = 1800) -> dict:
+    return run_json(
+        [str(VENV / "bin" / "python"), str(OPS_SCRIPT), *args], env=env, timeout=timeout
+    )
+
+
 class DVC:
     name = "dvc"
 
-    def _ops(self, *args: str, timeout: float = 1800) -> dict:
-        return run_json([str(VENV / "bin" / "python"), str(OPS_SCRIPT), *args],
-                        env=base_env(), timeout=timeout)
-
     def version(self) -> str:
-        return "dvc " + self._ops("version", timeout=120)["version"]
+        return "dvc " + dvc_ops("version", env=base_env(), timeout=120)["version"]
 
     def start(self, work: Path) -> None:
         if not (VENV / "bin" / "dvc").exists():
@@ -39,15 +51,16 @@ class DVC:
         out = Outcome()
         root = fresh_dir(self.work / f"{ds.name}-r{rep}")
         repo, remote, clone = root / "repo", root / "remote", root / "clone"
+        env = isolated_env(root)
         try:
-            self._ops("init", str(repo), str(remote))
+            dvc_ops("init", str(repo), str(remote), env=env)
             copy_dataset(ds, repo / "data")
 
             def addpush(key: str) -> None:
                 settle()
-                r = self._ops("addpush", str(repo), "data")
-                out.ops[key] = OpResult(r["seconds"], r["maxrss_mib"],
-                                        note=f"add {r['add_s']:.2f} s + push {r['push_s']:.2f} s")
+                r = dvc_ops("addpush", str(repo), "data", env=env)
+                note = f"add {r['add_s']:.2f} s + push {r['push_s']:.2f} s"
+                out.ops[key] = OpResult.of(r, note=note)
                 out.stored[key] = dir_usage(remote)
 
             addpush("first")
@@ -56,12 +69,11 @@ class DVC:
             flip_bytes(repo / "data" / ds.changed_file)
             addpush("change")
 
-            self._ops("init", str(clone), str(remote))
+            dvc_ops("init", str(clone), str(remote), env=env)
             shutil.copy(root / "first.dvc", clone / "data.dvc")
             settle()
-            r = self._ops("pull", str(clone))
-            out.ops["download"] = OpResult(r["seconds"], r["maxrss_mib"],
-                                           note=check_download(ds, clone / "data"))
+            r = dvc_ops("pull", str(clone), env=env)
+            out.ops["download"] = OpResult.of(r, note=check_download(ds, clone / "data"))
         finally:
             shutil.rmtree(root, ignore_errors=True)
         return out

@@ -10,6 +10,7 @@ from pathlib import Path
 import xxhash
 
 from bench.datasets import Dataset
+from bench.proc import LoadMeter
 from bench.scenario import OpResult, Outcome, check_download, settle
 
 CHUNK = 1 << 20
@@ -46,14 +47,23 @@ class Floor:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             settle()
-            t0 = time.perf_counter()
-            shutil.copytree(ds.path, dest)
-            out.ops["copy"] = OpResult(time.perf_counter() - t0, note=check_download(ds, dest))
+            with LoadMeter() as load:
+                t0 = time.perf_counter()
+                shutil.copytree(ds.path, dest)
+                seconds = time.perf_counter() - t0
+            out.ops["copy"] = OpResult(
+                seconds, note=check_download(ds, dest), other_cores=load.other_cores
+            )
             settle()
-            t0 = time.perf_counter()
-            n = hash_tree(ds.path)
-            out.ops["hash"] = OpResult(time.perf_counter() - t0,
-                                       note="" if n == ds.files else f"hashed {n} files")
+            with LoadMeter() as load:
+                t0 = time.perf_counter()
+                n = hash_tree(ds.path)
+                seconds = time.perf_counter() - t0
+            out.ops["hash"] = OpResult(
+                seconds,
+                note="" if n == ds.files else f"hashed {n} files",
+                other_cores=load.other_cores,
+            )
         finally:
             shutil.rmtree(dest, ignore_errors=True)
         return out

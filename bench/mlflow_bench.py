@@ -38,12 +38,22 @@ class MLflow:
         self.startup = ""
 
     def _ops(self, *args: str, timeout: float = 1800) -> dict:
-        return run_json([str(VENV / "bin" / "python"), str(OPS_SCRIPT), *args],
-                        env=self.env, timeout=timeout)
+        return run_json(
+            [str(VENV / "bin" / "python"), str(OPS_SCRIPT), *args],
+            env=self.env,
+            timeout=timeout,
+            servers=(self.proc.pid,),
+        )
 
     def version(self) -> str:
-        return "mlflow " + run_json([str(VENV / "bin" / "python"), str(OPS_SCRIPT), "version"],
-                                    env=base_env(), timeout=120)["version"]
+        return (
+            "mlflow "
+            + run_json(
+                [str(VENV / "bin" / "python"), str(OPS_SCRIPT), "version"],
+                env=base_env(),
+                timeout=120,
+            )["version"]
+        )
 
     def start(self, work: Path) -> None:
         if not (VENV / "bin" / "mlflow").exists():
@@ -53,14 +63,29 @@ class MLflow:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.env = base_env(MLFLOW_TRACKING_URI=self.url)
-        self.cmd = [str(VENV / "bin" / "mlflow"), "server", "--host", "127.0.0.1",
-                    "--port", str(port),
-                    "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
-                    "--artifacts-destination", str(self.artifacts), "--serve-artifacts"]
+        self.cmd = [
+            str(VENV / "bin" / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{self.root / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(self.artifacts),
+            "--serve-artifacts",
+        ]
         self.log = open(self.root / "server.log", "wb")
-        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.root, stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            env=self.env,
+            cwd=self.root,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         healthy = wait_http(f"{self.url}/health", self.proc, 180, "mlflow server")
         idle = healthy + wait_tree_idle(self.proc.pid, timeout=180)
         self.startup = f"healthy after {healthy:.1f} s, process tree idle after {idle:.1f} s"
@@ -80,7 +105,7 @@ class MLflow:
             nonlocal exp_dir
             self._quiet()
             r = self._ops("log", str(ds.path), "--experiment", exp, "--run-name", key)
-            out.ops[key] = OpResult(r["seconds"], r["maxrss_mib"])
+            out.ops[key] = OpResult.of(r)
             exp_dir = self.artifacts / r["experiment_id"]
             out.stored[key] = dir_usage(exp_dir)
             runs[key] = r["run_id"]
@@ -95,8 +120,7 @@ class MLflow:
                 shutil.rmtree(dl)
             self._quiet()
             r = self._ops("download", runs["first"], str(dl))
-            out.ops["download"] = OpResult(r["seconds"], r["maxrss_mib"],
-                                           note=check_download(ds, dl))
+            out.ops["download"] = OpResult.of(r, note=check_download(ds, dl))
         finally:
             shutil.rmtree(dl, ignore_errors=True)
             if exp_dir is not None:

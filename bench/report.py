@@ -20,6 +20,7 @@ class Agg:
     runs: list[float]
     maxrss_mib: float | None
     note: str
+    other_cores: float | None  # the highest over the repetitions
 
     @property
     def median(self) -> float:
@@ -33,8 +34,14 @@ def aggregate(outcomes: list[Outcome]) -> dict[str, Agg]:
         if not results:
             continue
         rss = [r.maxrss_mib for r in results if r.maxrss_mib is not None]
+        other = [r.other_cores for r in results if r.other_cores is not None]
         notes = sorted({r.note for r in results if r.note})
-        aggs[key] = Agg([r.seconds for r in results], max(rss) if rss else None, "; ".join(notes))
+        aggs[key] = Agg(
+            [r.seconds for r in results],
+            max(rss) if rss else None,
+            "; ".join(notes),
+            max(other) if other else None,
+        )
     return aggs
 
 
@@ -47,8 +54,13 @@ def _rate(x: float) -> str:
 
 
 class Results:
-    def __init__(self, datasets: list[Dataset], tools: list[str],
-                 outcomes: dict[tuple[str, str], list[Outcome]], context: dict) -> None:
+    def __init__(
+        self,
+        datasets: list[Dataset],
+        tools: list[str],
+        outcomes: dict[tuple[str, str], list[Outcome]],
+        context: dict,
+    ) -> None:
         self.datasets = datasets
         self.tools = tools
         self.outcomes = outcomes
@@ -85,15 +97,33 @@ class Results:
             missing = " and ".join(t for t, v in (("strata", s), (peer, p)) if v is None)
             return [label, "n/a", "n/a", "n/a", f">= {goal:g}x", f"n/a (no {missing} result)"]
         ratio = s / p
-        return [label, f"{_rate(s)} {unit}", f"{_rate(p)} {unit}", f"{ratio:.1f}x",
-                f">= {goal:g}x", "PASS" if ratio >= goal else "FAIL"]
+        return [
+            label,
+            f"{_rate(s)} {unit}",
+            f"{_rate(p)} {unit}",
+            f"{ratio:.1f}x",
+            f">= {goal:g}x",
+            "PASS" if ratio >= goal else "FAIL",
+        ]
 
     def targets(self) -> list[list[str]]:
         rows = [
-            self._vs_peer("first upload, many-small: Strata vs MLflow files/s", "many-small",
-                          "first", "mlflow", "files/s", 10),
-            self._vs_peer("first upload, many-small: Strata vs DVC files/s", "many-small",
-                          "first", "dvc", "files/s", 3),
+            self._vs_peer(
+                "first upload, many-small: Strata vs MLflow files/s",
+                "many-small",
+                "first",
+                "mlflow",
+                "files/s",
+                10,
+            ),
+            self._vs_peer(
+                "first upload, many-small: Strata vs DVC files/s",
+                "many-small",
+                "first",
+                "dvc",
+                "files/s",
+                3,
+            ),
         ]
         for d in self.datasets:
             first, relog = self.op(d.name, "strata", "first"), self.op(d.name, "strata", "relog")
@@ -102,27 +132,63 @@ class Results:
                 rows.append([label, "n/a", "", "n/a", "< 5%", "n/a (no strata result)"])
             else:
                 frac = relog.median / first.median
-                rows.append([label, f"{_s(relog.median)} s / {_s(first.median)} s", "",
-                             f"{frac:.1%}", "< 5%", "PASS" if frac < 0.05 else "FAIL"])
+                rows.append(
+                    [
+                        label,
+                        f"{_s(relog.median)} s / {_s(first.median)} s",
+                        "",
+                        f"{frac:.1%}",
+                        "< 5%",
+                        "PASS" if frac < 0.05 else "FAIL",
+                    ]
+                )
         rows += [
-            self._vs_peer("download into empty cache, many-small: Strata vs MLflow files/s",
-                          "many-small", "download", "mlflow", "files/s", 10),
-            self._vs_peer("upload, few-large: Strata vs MLflow MB/s", "few-large", "first",
-                          "mlflow", "MB/s", 2),
-            self._vs_peer("download, few-large: Strata vs MLflow MB/s", "few-large", "download",
-                          "mlflow", "MB/s", 2),
+            self._vs_peer(
+                "download into empty cache, many-small: Strata vs MLflow files/s",
+                "many-small",
+                "download",
+                "mlflow",
+                "files/s",
+                10,
+            ),
+            self._vs_peer(
+                "upload, few-large: Strata vs MLflow MB/s",
+                "few-large",
+                "first",
+                "mlflow",
+                "MB/s",
+                2,
+            ),
+            self._vs_peer(
+                "download, few-large: Strata vs MLflow MB/s",
+                "few-large",
+                "download",
+                "mlflow",
+                "MB/s",
+                2,
+            ),
         ]
         mem = self.op("mixed", "strata", "first")
         label = "client peak RSS while logging mixed"
         if self.dataset("mixed") is None:
-            rows.append([label, "", "", "", f"< {MEMORY_TARGET_MIB} MiB",
-                         "n/a (mixed not in this run)"])
+            rows.append(
+                [label, "", "", "", f"< {MEMORY_TARGET_MIB} MiB", "n/a (mixed not in this run)"]
+            )
         elif mem is None or mem.maxrss_mib is None:
-            rows.append([label, "n/a", "", "", f"< {MEMORY_TARGET_MIB} MiB",
-                         "n/a (no strata result)"])
+            rows.append(
+                [label, "n/a", "", "", f"< {MEMORY_TARGET_MIB} MiB", "n/a (no strata result)"]
+            )
         else:
-            rows.append([label, f"{mem.maxrss_mib:.0f} MiB", "", "", f"< {MEMORY_TARGET_MIB} MiB",
-                         "PASS" if mem.maxrss_mib < MEMORY_TARGET_MIB else "FAIL"])
+            rows.append(
+                [
+                    label,
+                    f"{mem.maxrss_mib:.0f} MiB",
+                    "",
+                    "",
+                    f"< {MEMORY_TARGET_MIB} MiB",
+                    "PASS" if mem.maxrss_mib < MEMORY_TARGET_MIB else "FAIL",
+                ]
+            )
         return rows
 
     # ---- markdown ------------------------------------------------------------------------
@@ -132,11 +198,17 @@ class Results:
         L: list[str] = []
         add = L.append
         add("# Strata benchmark results\n")
-        add(f"Generated by `{c['command']}` on {c['date']} "
-            f"(total wall time {c['wall_s']:.0f} s).\n")
-        add(f"- Machine: {c['cores']} cores ({c['cpu']}), {c['mem_gib']:.1f} GiB RAM, "
-            f"{c['kernel']}; load average at start {c['load_start']}, at end {c['load_end']}")
-        add(f"- Versions: {'; '.join(c['versions'])}; Python {c['python']}")
+        add(
+            f"Generated by `{c['command']}` on {c['date']} (total wall time {c['wall_s']:.0f} s).\n"
+        )
+        add(
+            f"- Machine: {c['cores']} cores ({c['cpu']}), {c['mem_gib']:.1f} GiB RAM, "
+            f"{c['kernel']}; load average at start {c['load_start']}, at end {c['load_end']}"
+        )
+        add(
+            f"- Versions: {'; '.join(c['versions'])} (repo at {c.get('git', 'unknown')}); "
+            f"Python {c['python']}"
+        )
         add(f"- Seed {c['seed']}, repetitions {c['repeat']} (median shown; every run listed)")
         for line in c.get("notes", []):
             add(f"- {line}")
@@ -156,13 +228,21 @@ class Results:
         add("")
 
         add("## Operations\n")
-        add("Seconds are one whole operation, timed inside the client process (imports and "
+        add(
+            "Seconds are one whole operation, timed inside the client process (imports and "
             "process start-up excluded). MB/s and files/s are over the whole dataset, also for "
             "the re-log and the one-file change. Peak RSS is the client process tree's "
-            "high-water mark (wait4 rusage).\n")
-        add("| dataset | tool | operation | n | median s | MB/s | files/s | client peak RSS MiB "
-            "| all runs (s) | note |")
-        add("|---|---|---|---:|---:|---:|---:|---:|---|---|")
+            "high-water mark (wait4 rusage; ~11 MiB is the floor of the method). Other load: mean "
+            "cores used during the operation by processes that are neither the client nor the "
+            "tool's server (max over repetitions; kernel threads writing back the tool's own "
+            "writes count here too, so large writes show some); on this 2-core machine, more "
+            "than ~0.3 on a small-write row means it was measured on a busy machine.\n"
+        )
+        add(
+            "| dataset | tool | operation | n | median s | MB/s | files/s | client peak RSS MiB "
+            "| other load (cores) | all runs (s) | note |"
+        )
+        add("|---|---|---|---:|---:|---:|---:|---:|---:|---|---|")
         for d in self.datasets:
             for tool in self.tools:
                 aggs = self.aggs.get((d.name, tool), {})
@@ -172,17 +252,26 @@ class Results:
                         continue
                     m = a.median
                     rss = f"{a.maxrss_mib:.0f}" if a.maxrss_mib is not None else ""
+                    other = f"{a.other_cores:.2f}" if a.other_cores is not None else ""
                     runs = ", ".join(_s(x) for x in a.runs)
-                    add(f"| {d.name} | {tool} | {label} | {len(a.runs)} | {_s(m)} | "
-                        f"{_rate(d.mb / m)} | {_rate(d.files / m)} | {rss} | {runs} | {a.note} |")
+                    add(
+                        f"| {d.name} | {tool} | {label} | {len(a.runs)} | {_s(m)} | "
+                        f"{_rate(d.mb / m)} | {_rate(d.files / m)} | {rss} | {other} | {runs} "
+                        f"| {a.note} |"
+                    )
         add("")
 
         add("## Stored bytes (dedup)\n")
-        add("Strata: files under `$STRATA_HOME/blobs` (excluding `tmp/`); MLflow: the "
+        add(
+            "Strata: files under `$STRATA_HOME/blobs` (excluding `tmp/`); MLflow: the "
             "experiment's folder under `--artifacts-destination`; DVC: the local remote. "
-            "Objects are file counts; x = stored bytes / dataset bytes.\n")
-        add("| dataset | tool | " + " | ".join(STORED.values())
-            + " | added by re-log | added by one-file change | x dataset |")
+            "Objects are file counts; x = stored bytes / dataset bytes.\n"
+        )
+        add(
+            "| dataset | tool | "
+            + " | ".join(STORED.values())
+            + " | added by re-log | added by one-file change | x dataset |"
+        )
         add("|---|---|" + "---:|" * (len(STORED) + 3))
         for d in self.datasets:
             for tool in self.tools:
@@ -229,8 +318,10 @@ class Results:
         return {
             "context": self.context,
             "datasets": [{**asdict(d), "path": str(d.path)} for d in self.datasets],
-            "outcomes": {f"{ds}/{tool}": [asdict(o) for o in outs]
-                         for (ds, tool), outs in self.outcomes.items()},
+            "outcomes": {
+                f"{ds}/{tool}": [asdict(o) for o in outs]
+                for (ds, tool), outs in self.outcomes.items()
+            },
         }
 
 

@@ -10,9 +10,12 @@ project's .venv. A tool that fails is recorded with its error and the rest still
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import platform
 import shlex
+import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -39,7 +42,15 @@ def _csv(choices: list[str]):
         if bad or not items:
             raise argparse.ArgumentTypeError(f"choose from {','.join(choices)}")
         return items
+
     return parse
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return n
 
 
 def machine() -> dict:
@@ -52,9 +63,36 @@ def machine() -> dict:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cores": os.cpu_count(), "cpu": cpu, "mem_gib": mem,
-            "kernel": f"{platform.system()} {platform.release()}",
-            "python": platform.python_version()}
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "mem_gib": mem,
+        "kernel": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "git": git_rev(),
+    }
+
+
+def git_rev() -> str:
+    """The repo commit the bench ran against (+dirty when the work tree has changes)."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=BENCH.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=BENCH.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (rev or "unknown") + ("+dirty" if dirty else "")
 
 
 def loadavg() -> str:
@@ -74,20 +112,61 @@ def one_line(e: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--datasets", type=_csv(datasets.NAMES), default=datasets.NAMES)
-    ap.add_argument("--tools", type=_csv(list(TOOLS)), default=list(TOOLS))
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
-    ap.add_argument("--work", type=Path, default=BENCH / "_work")
+    ap.add_argument(
+        "--datasets",
+        type=_csv(datasets.NAMES),
+        default=datasets.NAMES,
+        help=f"comma-separated (default {','.join(datasets.NAMES)})",
+    )
+    ap.add_argument(
+        "--tools",
+        type=_csv(list(TOOLS)),
+        default=list(TOOLS),
+        help=f"comma-separated (default {','.join(TOOLS)})",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=_positive,
+        default=1,
+        help="repetitions per dataset and tool; the median is reported (default 1)",
+    )
+    ap.add_argument("--seed", type=int, default=1, help="dataset seed (default 1)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH / "RESULTS.md",
+        help="report path (default bench/RESULTS.md)",
+    )
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=BENCH / "_work",
+        help="scratch folder (default bench/_work; raw results.json lands here)",
+    )
     args = ap.parse_args(argv)
+    # Stop cleanly (servers shut down, dataset restored) on Ctrl-C or kill, also when started
+    # in the background, where SIGINT arrives ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    lock = open(args.work / ".lock", "w")  # held (flock) until this process exits
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"bench: another run is using {args.work}; wait for it or pass --work")
 
     t_start = time.perf_counter()
-    context = {"command": "python bench/run.py " + shlex.join(argv if argv is not None
-                                                              else sys.argv[1:]),
-               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-               "load_start": loadavg(), "seed": args.seed, "repeat": args.repeat,
-               "versions": [], "notes": [], **machine()}
+    context = {
+        "command": "python bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_start": loadavg(),
+        "seed": args.seed,
+        "repeat": args.repeat,
+        "versions": [],
+        "notes": [],
+        **machine(),
+    }
     context["command"] = context["command"].strip()
 
     dsets = []
@@ -99,7 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     tools = {name: TOOLS[name]() for name in args.tools}
     failed_start: dict[str, str] = {}
     outcomes: dict[tuple[str, str], list[Outcome]] = {}
-    args.work.mkdir(parents=True, exist_ok=True)
     try:
         for name, tool in tools.items():
             try:
@@ -113,9 +191,14 @@ def main(argv: list[str] | None = None) -> int:
                 failed_start[name] = f"start failed: {one_line(e)}"
                 log(f"{name}: {failed_start[name]}")
         if isinstance(tools.get("mlflow"), MLflow) and tools["mlflow"].startup:
-            context["notes"].append("MLflow server `" + " ".join(
-                Path(tools["mlflow"].cmd[0]).name if i == 0 else a
-                for i, a in enumerate(tools["mlflow"].cmd)) + f"`: {tools['mlflow'].startup}")
+            context["notes"].append(
+                "MLflow server `"
+                + " ".join(
+                    Path(tools["mlflow"].cmd[0]).name if i == 0 else a
+                    for i, a in enumerate(tools["mlflow"].cmd)
+                )
+                + f"`: {tools['mlflow'].startup}"
+            )
 
         for ds in dsets:
             for name, tool in tools.items():
@@ -133,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
                         o = Outcome(error=one_line(e))
                     runs.append(o)
                     done = ", ".join(f"{k} {v.seconds:.2f}s" for k, v in o.ops.items())
-                    log(f"  {done or 'no result'}{' ERROR ' + o.error[:300] if o.error else ''}"
-                        f" ({time.perf_counter() - t0:.0f} s)")
+                    log(
+                        f"  {done or 'no result'}{' ERROR ' + o.error[:300] if o.error else ''}"
+                        f" ({time.perf_counter() - t0:.0f} s)"
+                    )
     finally:
         for tool in tools.values():
             tool.close()
@@ -145,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write(results, args.out, args.work / "results.json")
     log(f"wrote {args.out} ({context['wall_s']:.0f} s)")
     for row in results.targets():
-        log(f"  {row[-1]}: {row[0]} {row[3]}")
+        log(f"  {row[-1]}: {row[0]}: " + " | ".join(x for x in row[1:4] if x))
     return 0
 
 

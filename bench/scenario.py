@@ -20,8 +20,11 @@ OPS = {
     "hash": "read + xxh3_128 of every file (1 thread)",
 }
 # Stored-bytes checkpoints.
-STORED = {"first": "after first upload", "relog": "after unchanged re-log",
-          "change": "after one-file change"}
+STORED = {
+    "first": "after first upload",
+    "relog": "after unchanged re-log",
+    "change": "after one-file change",
+}
 
 
 @dataclass
@@ -29,6 +32,12 @@ class OpResult:
     seconds: float
     maxrss_mib: float | None = None  # client peak RSS (child process tree), when measured
     note: str = ""
+    other_cores: float | None = None  # CPU used meanwhile by unrelated processes (cores)
+
+    @classmethod
+    def of(cls, r: dict, note: str = "") -> OpResult:
+        """From an op script's JSON result (see proc.run_json)."""
+        return cls(r["seconds"], r.get("maxrss_mib"), note, r.get("other_cores"))
 
 
 @dataclass

@@ -38,9 +38,15 @@ class Strata:
         port = free_port()
         env = base_env(STRATA_HOME=str(home), STRATA_PORT=str(port), STRATA_HOST="127.0.0.1")
         log = open(home.parent / "server.log", "wb")
-        proc = subprocess.Popen([str(STRATA), "serve"], env=env, cwd=home.parent, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [str(STRATA), "serve"],
+            env=env,
+            cwd=home.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         url = f"http://127.0.0.1:{port}"
         try:
@@ -60,16 +66,27 @@ class Strata:
 
         def ops(*args: str, cache: Path) -> dict:
             env = base_env(STRATA_URL=url, STRATA_CACHE_DIR=str(cache), STRATA_PROJECT=PROJECT)
-            return run_json([str(PYTHON), str(OPS_SCRIPT), *args], env=env, timeout=1800)
+            return run_json(
+                [str(PYTHON), str(OPS_SCRIPT), *args], env=env, timeout=1800, servers=(proc.pid,)
+            )
 
         versions: dict[str, str] = {}
 
         def log(key: str) -> None:
             settle()
-            r = ops("log", str(ds.path), "--project", PROJECT, "--name", ds.name,
-                    "--run-name", key, cache=root / "cache-log")
+            r = ops(
+                "log",
+                str(ds.path),
+                "--project",
+                PROJECT,
+                "--name",
+                ds.name,
+                "--run-name",
+                key,
+                cache=root / "cache-log",
+            )
             versions[key] = r["version"]
-            out.ops[key] = OpResult(r["seconds"], r["maxrss_mib"], note=f"-> {r['version']}")
+            out.ops[key] = OpResult.of(r, note=f"-> {r['version']}")
             out.stored[key] = dir_usage(home / "blobs", exclude_top=("tmp",))
 
         try:
@@ -79,10 +96,13 @@ class Strata:
                 log("change")
             dl = root / "download"
             settle()
-            r = ops("download", f"{PROJECT}/{ds.name}:{versions['first']}", str(dl),
-                    cache=fresh_dir(root / "cache-download"))
-            out.ops["download"] = OpResult(r["seconds"], r["maxrss_mib"],
-                                           note=check_download(ds, dl))
+            r = ops(
+                "download",
+                f"{PROJECT}/{ds.name}:{versions['first']}",
+                str(dl),
+                cache=fresh_dir(root / "cache-download"),
+            )
+            out.ops["download"] = OpResult.of(r, note=check_download(ds, dl))
         except Exception as e:  # keep the folder (server.log) for a look; the blobs can go
             stop(proc)
             shutil.rmtree(home / "blobs", ignore_errors=True)

@@ -1,6 +1,6 @@
 """The client's content-addressed cache of downloaded blobs.
 
-    <cache_dir>/blobs/ab/cd/<digest>   verified bytes, shared with downloads by hardlink
+    <cache_dir>/blobs/ab/<digest>   verified bytes, shared with downloads by hardlink
 
 Downloads hardlink files out of the cache. Cached files are read-only, so a download
 is too (as with DVC's protected hardlinks): copy a file before editing it. Where
@@ -33,7 +33,7 @@ class BlobCache:
         self._tmp.mkdir(parents=True, exist_ok=True)
 
     def path(self, digest: str) -> Path:
-        return self._blobs / digest[:2] / digest[2:4] / digest
+        return self._blobs / digest[:2] / digest
 
     def has(self, digest: str, size: int) -> bool:
         try:

@@ -161,7 +161,6 @@ class Run(RunRecord):
             raise ValidationError(f"run {self.path} has finished")
 
 
-
 def init(
     project: str | None = None,
     name: str | None = None,

@@ -85,4 +85,3 @@ class RunInfo(RunRecord):
 
         records = self._conn.client.get(f"{self._url}/artifacts", params={"direction": direction})
         return [Artifact._from_record(self._conn, record) for record in records]
-

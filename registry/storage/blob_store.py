@@ -51,7 +51,7 @@ class BlobWriter:
         if self._store.fs.exists(key):
             self._store.fs.rm(self._tmp)
         else:
-            self._store.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+            self._store.ensure_folder(key.rsplit("/", 1)[0])
             self._store.fs.mv(self._tmp, key)
         return self.size
 
@@ -66,7 +66,14 @@ class BlobStore:
     def __init__(self, fs: AbstractFileSystem, root: str) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
-        self.fs.makedirs(f"{self.root}/{TMP_DIR}", exist_ok=True)
+        self._folders: set[str] = set()
+        self.ensure_folder(f"{self.root}/{TMP_DIR}")
+
+    def ensure_folder(self, folder: str) -> None:
+        """Create a folder once per process (object stores ignore folders anyway)."""
+        if folder not in self._folders:
+            self.fs.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
 
     @classmethod
     def from_url(cls, url: str, options: dict[str, Any] | None = None) -> "BlobStore":

@@ -14,7 +14,7 @@ TMP_DIR = "tmp"
 def blob_key(root: str, digest: str) -> str:
     if not is_digest(digest):
         raise ValueError(f"not a digest: {digest!r}")
-    return f"{root}/{digest[:2]}/{digest[2:4]}/{digest}"
+    return f"{root}/{digest[:2]}/{digest}"
 
 
 def temp_key(root: str) -> str:

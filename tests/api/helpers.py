@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from registry.storage.layout import blob_key
 from sdk.digest import hash_bytes
 from sdk.framing import frame_header
 from sdk.manifest import Entry, Manifest
@@ -135,4 +136,4 @@ def tmp_files(srv: Server) -> list[Path]:
 
 
 def blob_path(srv: Server, digest: str) -> Path:
-    return srv.blob_dir / digest[:2] / digest[2:4] / digest
+    return Path(blob_key(str(srv.blob_dir), digest))

@@ -9,6 +9,7 @@ import pytest
 
 from registry.errors import DigestMismatch
 from registry.storage.blob_store import BlobStore
+from registry.storage.layout import blob_key
 from sdk.digest import hash_bytes
 
 
@@ -38,7 +39,7 @@ def test_keys_fan_out_by_digest_prefix(store: BlobStore) -> None:
     data = b"fan out"
     digest = hash_bytes(data)
     store.put(digest, data)
-    assert store.fs.exists(f"{store.root}/{digest[:2]}/{digest[2:4]}/{digest}")
+    assert store.fs.exists(f"{store.root}/{digest[:2]}/{digest}")
 
 
 def test_streamed_write_is_verified_before_publishing(store: BlobStore) -> None:
@@ -65,9 +66,9 @@ def test_existing_blob_is_never_rewritten(store: BlobStore) -> None:
     data = b"written once"
     digest = hash_bytes(data)
     store.put(digest, data)
-    before = store.fs.info(f"{store.root}/{digest[:2]}/{digest[2:4]}/{digest}")
+    before = store.fs.info(blob_key(store.root, digest))
     store.put(digest, data)
-    after = store.fs.info(f"{store.root}/{digest[:2]}/{digest[2:4]}/{digest}")
+    after = store.fs.info(blob_key(store.root, digest))
     assert before.get("created") == after.get("created")
     assert before.get("mtime") == after.get("mtime")
     assert list(store.iter_digests()) == [digest]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import sdk
+from registry.storage.layout import blob_key
 from sdk.errors import IntegrityError, ValidationError
 from tests.conftest import RecordingProgress, Server, make_tree
 
@@ -116,7 +117,7 @@ def test_verify_raises_on_extra_file(tmp_path, project):
 
 
 def blob_path(server: Server, digest: str) -> Path:
-    path = server.blob_dir / digest[:2] / digest[2:4] / digest
+    path = Path(blob_key(str(server.blob_dir), digest))
     assert path.is_file(), f"blob {digest} is not where the store layout says"
     return path
 
