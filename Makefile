@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(PYTHON) -m uv
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test bench clean
 
 $(BIN)/strata: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || timeout 300 $(PYTHON) -m pip install -q uv
@@ -19,11 +19,8 @@ serve: $(BIN)/strata
 
 test: $(BIN)/strata
 	$(BIN)/ruff check registry sdk automations migrations tests bench
-	$(BIN)/python -m pytest -q
-
-lint: $(BIN)/strata
-	$(BIN)/ruff check registry sdk automations migrations tests bench
 	$(BIN)/mypy registry sdk automations
+	$(BIN)/python -m pytest -q
 
 # make bench BENCH_ARGS="--datasets many-small --tools strata,mlflow,dvc,floor --repeat 3"
 bench: $(BIN)/strata

@@ -83,7 +83,7 @@ def collections_public(
         session.exec(
             select(ArtifactVersion.collection_id, func.count())
             .where(col(ArtifactVersion.collection_id).in_(ids), ArtifactVersion.state == COMMITTED)
-            .group_by(ArtifactVersion.collection_id)
+            .group_by(col(ArtifactVersion.collection_id))
         ).all()
     )
     projects = _project_names(session, {c.project_id for c in collections})
@@ -94,7 +94,7 @@ def collections_public(
             type=c.type,
             description=c.description,
             tags=c.tags,
-            version_count=counts.get(c.id, 0),
+            version_count=counts.get(c.id, 0),  # type: ignore[arg-type]
             created_at=c.created_at,
         )
         for c in collections

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from sdk import references
 from sdk.connection import Connection, default_connection
-from sdk.digest import hash_bytes, hash_file
+from sdk.digest import hash_bytes
 from sdk.download import download_entries, remove_extra_files
 from sdk.errors import IntegrityError, NotFoundError, ValidationError
 from sdk.hash_cache import HashCache, hash_cache_for
@@ -29,6 +29,7 @@ from sdk.progress import Progress
 from sdk.run_info import RunInfo
 from sdk.settings import ClientSettings
 from sdk.upload import BlobSource, upload_missing
+from sdk.verify import differences
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 FILES_PAGE = 1000
@@ -67,7 +68,7 @@ class Artifact:
         self._tags: list[str] = []
         self._ttl: timedelta | None = None
         self._manifest: Manifest | None = Manifest()
-        self._local_paths: dict[str, Path] = {}
+        self._local_paths: dict[str, str] = {}
         self._tmp_dir: str | None = None
         self._record: dict[str, Any] | None = None
         self._conn: Connection | None = None
@@ -196,7 +197,8 @@ class Artifact:
             raise NotFoundError(f"{path} is not a file")
         [local] = hash_files([(str(path.resolve()), path.name)], _hash_cache())
         entry = Entry(digest=local.digest, size=local.size)
-        return self._add(path.name if name is None else name, entry, Path(local.path), overwrite)
+        added = self._add(path.name if name is None else name, entry, local.path, overwrite)
+        return self._entry(added, entry)
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add every file under a local directory, under `name/` in the artifact."""
@@ -207,7 +209,7 @@ class Artifact:
         prefix = f"{name.strip('/')}/" if name else ""
         for local in hash_files(walk(root), _hash_cache()):
             entry = Entry(digest=local.digest, size=local.size)
-            self._add(prefix + local.relative, entry, Path(local.path), overwrite=False)
+            self._add(prefix + local.relative, entry, local.path, overwrite=False)
 
     def add_reference(
         self, uri: str, name: str | None = None, max_objects: int | None = None
@@ -215,7 +217,7 @@ class Artifact:
         """Track a file by URI and digest without copying it (`file://`, `http(s)://`)."""
         self._ensure_draft()
         return [
-            self._add(path, entry, None, overwrite=False)
+            self._entry(self._add(path, entry, None, overwrite=False), entry)
             for path, entry in references.resolve(uri, name, max_objects)
         ]
 
@@ -256,14 +258,15 @@ class Artifact:
             if wanted is None or path in wanted
         ]
 
-    def _add(self, path: str, entry: Entry, local: Path | None, overwrite: bool) -> ArtifactEntry:
+    def _add(self, path: str, entry: Entry, local: str | None, overwrite: bool) -> str:
+        """Record an entry (and where its bytes lie locally); returns the normalized path."""
         try:
             path = self.manifest.add(path, entry, overwrite=overwrite)
         except ManifestError as exc:
             raise ValidationError(str(exc)) from None
         if local is not None:
             self._local_paths[path] = local
-        return self._entry(path, entry)
+        return path
 
     def _entry(self, path: str, entry: Entry) -> ArtifactEntry:
         local = self._local_paths.get(path)
@@ -273,7 +276,7 @@ class Artifact:
             size=entry.size,
             ref=entry.ref,
             extra=dict(entry.extra),
-            local_path=str(local) if local else None,
+            local_path=local,
         )
 
     @staticmethod
@@ -441,21 +444,7 @@ class Artifact:
     def verify(self, root: str | os.PathLike[str] | None = None) -> None:
         """Raise IntegrityError unless `root` holds exactly this version's files, unmodified."""
         root_path = Path(root) if root is not None else self._default_root()
-        expected = dict(self.manifest.items())
-        problems = []
-        for path, entry in expected.items():
-            local = root_path / path
-            if not local.is_file():
-                problems.append(f"missing {path}")
-                continue
-            digest, size = hash_file(local)
-            if entry.ref is None and (digest != entry.digest or size != entry.size):
-                problems.append(f"modified {path}")
-        for directory, _dirs, files in os.walk(root_path):
-            for file_name in files:
-                relative = Path(directory, file_name).relative_to(root_path).as_posix()
-                if relative not in expected:
-                    problems.append(f"unexpected {relative}")
+        problems = differences(root_path, self.manifest)
         if problems:
             shown = "; ".join(problems[:10])
             raise IntegrityError(f"{root_path} does not match {self.name}: {shown}")

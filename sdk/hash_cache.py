@@ -29,6 +29,8 @@ class HashCache:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # A cache: losing recent rows to a crash only costs re-hashing, so skip fsync.
+            self._db.execute("PRAGMA synchronous=OFF")
             self._db.execute(_SCHEMA)
 
     def lookup(self, files: dict[str, StatKey]) -> dict[str, str]:

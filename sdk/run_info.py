@@ -16,15 +16,15 @@ class RunRecord:
 
     @property
     def id(self) -> str:
-        return self._record["id"]  # type: ignore[no-any-return]
+        return self._record["id"]
 
     @property
     def name(self) -> str:
-        return self._record["name"]  # type: ignore[no-any-return]
+        return self._record["name"]
 
     @property
     def project(self) -> str:
-        return self._record["project"]  # type: ignore[no-any-return]
+        return self._record["project"]
 
     @property
     def path(self) -> str:
@@ -32,11 +32,11 @@ class RunRecord:
 
     @property
     def state(self) -> str:
-        return self._record["state"]  # type: ignore[no-any-return]
+        return self._record["state"]
 
     @property
     def job_type(self) -> str:
-        return self._record["job_type"]  # type: ignore[no-any-return]
+        return self._record["job_type"]
 
     @property
     def _url(self) -> str:
@@ -59,20 +59,20 @@ class RunInfo(RunRecord):
 
     @property
     def config(self) -> dict[str, Any]:
-        return self._record["config"]  # type: ignore[no-any-return]
+        return self._record["config"]
 
     @property
     def summary(self) -> dict[str, Any]:
-        return self._record["summary"]  # type: ignore[no-any-return]
+        return self._record["summary"]
 
     @property
     def tags(self) -> list[str]:
-        return self._record["tags"]  # type: ignore[no-any-return]
+        return self._record["tags"]
 
     def history(self, key: str | None = None) -> list[dict[str, Any]]:
         """Logged metric points, ordered by key then step."""
         params = {"key": key} if key else None
-        return self._conn.client.get(f"{self._url}/metrics", params=params)  # type: ignore[no-any-return]
+        return self._conn.client.get(f"{self._url}/metrics", params=params)
 
     def logged_artifacts(self) -> "list[Artifact]":
         return self._artifacts("output")

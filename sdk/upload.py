@@ -5,7 +5,6 @@ import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from sdk.client import Client
 from sdk.errors import NotFoundError, ValidationError
@@ -26,13 +25,14 @@ class BlobSource:
 
     digest: str
     size: int
-    path: Path | None = None
+    path: str | None = None
     data: bytes | None = None
 
     def read(self) -> bytes:
         if self.data is not None:
             return self.data
-        return self._local_path().read_bytes()
+        with open(self._local_path(), "rb") as stream:
+            return stream.read()
 
     def chunks(self) -> Iterator[bytes]:
         if self.data is not None:
@@ -42,7 +42,7 @@ class BlobSource:
             while chunk := stream.read(STREAM_CHUNK):
                 yield chunk
 
-    def _local_path(self) -> Path:
+    def _local_path(self) -> str:
         if self.path is None:
             raise NotFoundError(
                 f"blob {self.digest} is neither on the server nor in a local file to upload"

@@ -28,7 +28,7 @@ def get_read_session(request: Request) -> Iterator[Session]:
 
 
 def get_blob_store(request: Request) -> BlobStore:
-    return request.app.state.blob_store  # type: ignore[no-any-return]
+    return request.app.state.blob_store
 
 
 # scope="function": commit before the response is sent, so a client never sees

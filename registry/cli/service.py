@@ -28,8 +28,9 @@ def serve(host: str | None, port: int | None) -> None:
     from registry.main import create_app
     from registry.migrate import upgrade
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)
+    settings = Settings()
+    settings.host = host or settings.host
+    settings.port = port or settings.port
     upgrade(settings)
     click.echo(
         f"Strata serving on http://{settings.host}:{settings.port} "

@@ -19,7 +19,7 @@ def set_alias(
         select(Alias).where(Alias.collection_id == collection.id, Alias.name == name)
     ).first()
     if alias is None:
-        session.add(Alias(collection_id=collection.id, name=name, version_id=version.id))
+        session.add(Alias(collection_id=collection.id, name=name, version_id=version.id))  # type: ignore[arg-type]
         return None
     previous = alias.version_id
     alias.version_id = version.id  # type: ignore[assignment]

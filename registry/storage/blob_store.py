@@ -96,10 +96,10 @@ class BlobStore:
         return writer.publish(digest)
 
     def open(self, digest: str) -> BinaryIO:
-        return self.fs.open(blob_key(self.root, digest), "rb", block_size=READ_BLOCK)  # type: ignore[no-any-return]
+        return self.fs.open(blob_key(self.root, digest), "rb", block_size=READ_BLOCK)
 
     def read(self, digest: str) -> bytes:
-        return self.fs.cat_file(blob_key(self.root, digest))  # type: ignore[no-any-return]
+        return self.fs.cat_file(blob_key(self.root, digest))
 
     def iter_digests(self) -> Iterator[str]:
         uploads_in_flight = f"{self.root}/{TMP_DIR}/"

@@ -1,0 +1,34 @@
+"""The schema comes only from Alembic; the embedded database is tuned for concurrency."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+from registry.db import make_engine
+
+
+def test_strata_migrate_creates_the_schema_at_head(tmp_path: Path) -> None:
+    env = {**os.environ, "STRATA_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [sys.executable, "-m", "registry", "migrate"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "home" / "registry.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        head = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert {"project", "artifact_collection", "artifact_version", "blob", "alias", "run"} <= tables
+    assert head == "0001"
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
