@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError as SettingsError
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -64,6 +65,7 @@ class TerminalProgress:
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
+            console=Console(stderr=True),
             transient=True,
         )
         self._task = self._bar.add_task(self._description(), total=total_bytes)

@@ -209,3 +209,45 @@ def test_cli_talks_to_the_server_named_by_strata_url(logged, server, project):
         f"{server.url}/api/v1/projects/{project}/collections/mnist/versions/best"
     ).json()
     assert (version["digest"], version["version"]) == (summary["digest"], "v0")
+
+
+def test_progress_bar_goes_to_a_terminal_stderr_and_keeps_stdout_parseable(tmp_path, project):
+    """On a terminal, a transfer shows bytes, files and rate on stderr; stdout stays JSON."""
+    import pty
+
+    source = make_tree(tmp_path / "data", {f"f{i}.bin": os.urandom(50_000) for i in range(40)})
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "registry",
+            "artifact",
+            "put",
+            str(source),
+            "--project",
+            project,
+            "--name",
+            "bar",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    os.close(follower)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    stdout, _ = process.communicate(timeout=60)
+    os.close(leader)
+    assert process.returncode == 0
+    assert json.loads(stdout)["file_count"] == 40
+    shown = terminal.decode(errors="replace")
+    assert "files" in shown and "upload" in shown
