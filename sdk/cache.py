@@ -7,7 +7,8 @@ is too (as with DVC's protected hardlinks): copy a file before editing it. Where
 permissions do not stop an in-place edit (root), the cache still notices: files are
 written with a marker in the nanoseconds of their modification time, an edit resets
 that time, and an entry whose marker is gone is fetched again instead of being
-handed out corrupt. Access time records use, for least-recently-used eviction.
+handed out corrupt. Access time records use (at most hourly, like relatime), for
+least-recently-used eviction.
 """
 
 import os
@@ -22,6 +23,7 @@ from sdk.errors import IntegrityError
 
 MTIME_MARKER_NS = 424_242_424
 READ_ONLY = 0o444
+USE_RESOLUTION_NS = 3600 * 1_000_000_000
 
 
 class BlobCache:
@@ -73,19 +75,29 @@ class BlobCache:
     def place(self, digest: str, target: Path) -> None:
         """Put the cached blob at `target`: a hardlink where possible, else a copy."""
         source = self.path(digest)
-        stat = source.stat()
-        os.utime(source, ns=(time.time_ns(), stat.st_mtime_ns))
+        self._record_use(source)
         try:
-            if target.exists() and os.path.samefile(source, target):
+            os.link(source, target)  # the common case, one metadata operation
+            return
+        except FileExistsError:
+            if os.path.samefile(source, target):
                 return
         except OSError:
-            pass
+            pass  # no hardlinks across devices or on this filesystem: copy below
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
             os.link(source, tmp)
         except OSError:
             shutil.copyfile(source, tmp)
         os.replace(tmp, target)
+
+    @staticmethod
+    def _record_use(path: Path) -> None:
+        # Like the relatime mount option: at most one access-time write per hour.
+        stat = path.stat()
+        now = time.time_ns()
+        if now - stat.st_atime_ns > USE_RESOLUTION_NS:
+            os.utime(path, ns=(now, stat.st_mtime_ns))
 
     def evict(self) -> int:
         """Delete least recently used blobs until the cache fits; returns bytes freed."""
