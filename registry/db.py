@@ -18,6 +18,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Values per statement: under the bound-parameter limits of SQLite (32,766) and
 # PostgreSQL (65,535) even for rows of several columns.
 QUERY_CHUNK = 5000
+# Largest integer a column holds (SQLite INTEGER, PostgreSQL BIGINT).
+MAX_INT64 = 2**63 - 1
 
 
 def make_engine(url: str) -> Engine:

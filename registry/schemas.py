@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from registry.db import MAX_INT64
+
 
 class DigestList(BaseModel):
     digests: list[str] = Field(max_length=100_000)
@@ -23,7 +25,7 @@ class VersionCreate(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     run: RunRef | None = None
-    ttl_seconds: int | None = Field(default=None, ge=0)
+    ttl_seconds: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
 class VersionUpdate(BaseModel):
@@ -135,7 +137,7 @@ class RunStarted(BaseModel):
 
 class MetricPoint(BaseModel):
     key: str = Field(min_length=1, max_length=256)
-    step: int = Field(ge=0)
+    step: int = Field(ge=0, le=MAX_INT64)
     value: float = Field(allow_inf_nan=False)
     timestamp: datetime
 

@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, col, select
 
+from registry.db import MAX_INT64
 from registry.errors import NotFound
 from registry.models import ArtifactCollection, ArtifactVersion
 from registry.services.aliases import find_alias_target
@@ -27,7 +28,9 @@ def resolve_version(
         ArtifactVersion.collection_id == collection_row.id, ArtifactVersion.state == COMMITTED
     )
     if match := VERSION_PATTERN.match(selector):
-        query = query.where(ArtifactVersion.index == int(match.group(1)))
+        index = int(match.group(1))
+        # An index beyond any storable one matches nothing (and must not overflow).
+        query = query.where(ArtifactVersion.index == min(index, MAX_INT64))
     elif is_digest(selector):
         query = query.where(ArtifactVersion.digest == selector)
     else:

@@ -415,3 +415,35 @@ def test_good_data_still_downloads(reg):
             blob = reg.api.get(f"/blobs/{entry['digest']}")
             assert blob.content == files[entry["path"]]
     reg.assert_intact()
+
+
+# ---- integers beyond what the database stores (found by fuzzing) ----------------------
+
+HUGE = 2**80
+
+
+def test_huge_offsets_are_refused_not_overflowed(reg):
+    for url in (
+        f"{collection_url(PROJECT, GOOD)}/versions",
+        f"/projects/{PROJECT}/runs",
+        f"{collection_url(PROJECT, GOOD)}/versions/v0/files",
+    ):
+        response = reg.api.get(url, params={"offset": HUGE})
+        assert response.status_code == 422, (url, response.text)
+        assert "offset" in response.text
+    reg.assert_intact()
+
+
+def test_a_version_number_beyond_any_index_is_not_found(reg):
+    response = reg.api.get(f"{collection_url(PROJECT, GOOD)}/versions/v{HUGE}")
+    assert response.status_code == 404, response.text
+    assert f"v{HUGE}" in response.json()["detail"]
+
+
+def test_a_metric_step_beyond_64_bits_is_refused(reg):
+    run = reg.api.post(f"/projects/{PROJECT}/runs", json={}).json()["run"]["id"]
+    point = {"key": "loss", "step": HUGE, "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}
+    response = reg.api.post(f"/projects/{PROJECT}/runs/{run}/metrics", json={"points": [point]})
+    assert response.status_code == 422, response.text
+    assert "step" in response.text
+    assert reg.api.get(f"/projects/{PROJECT}/runs/{run}/metrics").json() == []

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from registry.api.deps import BlobStoreDep, SessionDep
+from registry.db import MAX_INT64
 from registry.errors import InvalidInput
 from registry.schemas import (
     AliasTarget,
@@ -53,7 +54,7 @@ def get_versions(
     project: str,
     collection: str,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[VersionPublic]:
     collection_row = get_collection(session, project, collection)
@@ -108,7 +109,7 @@ def list_files(
     session: SessionDep,
     store: BlobStoreDep,
     prefix: str = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> FilePage:
     """One page of the version's files in path order, optionally under `prefix`."""

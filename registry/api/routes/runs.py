@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from registry.api.deps import SessionDep
+from registry.db import MAX_INT64
 from registry.schemas import (
     MetricBatch,
     MetricPoint,
@@ -44,7 +45,7 @@ def start_run(project: str, body: RunCreate, session: SessionDep) -> RunStarted:
 def list_runs(
     project: str,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RunPublic]:
     return runs_public(session, runs.list_runs(session, project, offset=offset, limit=limit))
