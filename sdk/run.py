@@ -1,10 +1,14 @@
 """`sdk.init()` and the live `Run`: metrics, config, summary, and artifact lineage.
 
 `run.log()` only appends to a buffer; a background thread sends it in batches every
-`FLUSH_INTERVAL` seconds (sooner when it grows), and `finish()` sends the rest.
+`FLUSH_INTERVAL` seconds (sooner when it grows), and `finish()` sends the rest. A run
+still open when the interpreter exits is finished then: `failed` if the program died
+of an uncaught exception, `finished` otherwise.
 """
 
+import atexit
 import math
+import sys
 import threading
 from datetime import UTC, datetime
 from numbers import Real
@@ -38,6 +42,8 @@ class Run(RunRecord):
             target=self._flush_loop, name="strata-metrics", daemon=True
         )
         self._flusher.start()
+        _watch_for_uncaught_exceptions()
+        atexit.register(self._finish_at_exit)
 
     # ---- metrics ----------------------------------------------------------------------
 
@@ -136,6 +142,7 @@ class Run(RunRecord):
         if self._stopped:
             return
         self._stopped = True
+        atexit.unregister(self._finish_at_exit)
         self._wake.set()
         self._flusher.join()
         self._flush()
@@ -144,6 +151,9 @@ class Run(RunRecord):
         self._record = self._conn.client.patch(self._url, json=body)
         if self._flush_error is not None:
             raise self._flush_error
+
+    def _finish_at_exit(self) -> None:
+        self.finish(exit_code=1 if _uncaught else 0)
 
     def __enter__(self) -> "Run":
         return self
@@ -185,6 +195,23 @@ def init(
     }
     started = conn.client.post(f"/projects/{conn.settings.project}/runs", json=body)
     return Run(conn, started["run"], started["next_step"])
+
+
+_uncaught: list[BaseException] = []
+
+
+def _watch_for_uncaught_exceptions() -> None:
+    """Remember an exception that ends the program, so exit can mark open runs failed."""
+    previous = sys.excepthook
+    if getattr(previous, "_strata", False):
+        return
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        _uncaught.append(exc)
+        previous(exc_type, exc, tb)
+
+    hook._strata = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
 
 
 def _default_name(path: str) -> str:

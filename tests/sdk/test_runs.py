@@ -320,3 +320,32 @@ def test_unreachable_server_raises_server_unavailable():
         api.artifact("p/ds:latest")
     with pytest.raises(ServerUnavailableError):
         sdk.init(project="p", url="http://127.0.0.1:1")
+
+
+# ---- runs left open when the program exits -------------------------------------------
+
+EXIT_SCRIPT = """
+import sys, sdk
+run = sdk.init(project=sys.argv[1])
+print(run.id, flush=True)
+for step in range(30):
+    run.log({"loss": 1.0 / (step + 1)})
+if sys.argv[2] == "raise":
+    raise RuntimeError("training diverged")
+"""
+
+
+@pytest.mark.parametrize(("ending", "state"), [("return", "finished"), ("raise", "failed")])
+def test_a_run_left_open_is_finished_at_exit_with_its_metrics(tmp_path, project, ending, state):
+    import subprocess
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(EXIT_SCRIPT)
+    result = subprocess.run(
+        [sys.executable, str(script), project, ending], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode != 0) == (ending == "raise"), result.stderr
+    info = run_info(project, result.stdout.split()[0])
+    assert info.state == state
+    assert steps(info, "loss") == list(range(30)), "buffered metrics must be sent at exit"
