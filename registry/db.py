@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from registry.query.regex import regex_search
+
 READ_ONLY = "strata_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Values per statement: under the bound-parameter limits of SQLite (32,766) and
@@ -41,6 +43,8 @@ def _make_sqlite_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The filter language's $regex (PostgreSQL has its own operator).
+        dbapi_connection.create_function("strata_regexp", 3, regex_search, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -6,7 +6,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from registry.api.errors import install_error_handlers
-from registry.api.routes import artifacts, blobs, projects, runs
+from registry.api.routes import (
+    artifacts,
+    blobs,
+    projects,
+    queries,
+    registries,
+    resolve,
+    runs,
+)
 from registry.db import make_engine
 from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
@@ -29,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Strata", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (blobs, artifacts, projects, runs):
+    for module in (blobs, artifacts, projects, registries, resolve, queries, runs):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -25,12 +25,37 @@ class Blob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class ArtifactCollection(SQLModel, table=True):
-    __tablename__ = "artifact_collection"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+class Registry(SQLModel, table=True):
+    """An organization-level home for promoted collections (portfolios)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str = Field(unique=True, max_length=128)
+    description: str = ""
+    # Artifact types that may be linked in; empty means any type.
+    allowed_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    visibility: str = Field(default="organization", max_length=16)
+    protected_aliases: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ArtifactCollection(SQLModel, table=True):
+    """A sequence of versions, owned by a project, or by a registry (a portfolio of links)."""
+
+    __tablename__ = "artifact_collection"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        UniqueConstraint("registry_id", "name"),
+        CheckConstraint(
+            "(project_id IS NULL) <> (registry_id IS NULL)", name="ck_collection_one_owner"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    registry_id: int | None = Field(default=None, foreign_key="registry.id", index=True)
     name: str = Field(max_length=128)
     type: str = Field(max_length=64, index=True)
     description: str = ""
@@ -38,12 +63,15 @@ class ArtifactCollection(SQLModel, table=True):
     # Next version index to hand out; bumped under a row lock so numbers are gap-free.
     next_index: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class ArtifactVersion(SQLModel, table=True):
     __tablename__ = "artifact_version"
     __table_args__ = (
         UniqueConstraint("collection_id", "index"),
+        # A version is a member of a portfolio at most once.
+        UniqueConstraint("collection_id", "source_version_id"),
         Index("ix_artifact_version_collection_digest", "collection_id", "digest"),
     )
 
@@ -61,7 +89,13 @@ class ArtifactVersion(SQLModel, table=True):
     state: str = Field(default="COMMITTED", max_length=16)
     ttl_seconds: int | None = None
     producer_run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+    # Set on a registry portfolio's member: the project version it links to. Files,
+    # digest, metadata and lineage are the source's; index, aliases and tags are its own.
+    source_version_id: int | None = Field(
+        default=None, foreign_key="artifact_version.id", index=True
+    )
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class VersionTag(SQLModel, table=True):
@@ -76,7 +110,7 @@ class Alias(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     collection_id: int = Field(foreign_key="artifact_collection.id")
-    name: str = Field(max_length=128)
+    name: str = Field(max_length=128, index=True)
     version_id: int = Field(foreign_key="artifact_version.id", index=True)
 
 

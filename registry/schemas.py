@@ -40,8 +40,12 @@ class AliasTarget(BaseModel):
 
 
 class VersionPublic(BaseModel):
+    """A version of a project collection, or a link in a registry portfolio (`registry`
+    set, `project` null, `source` naming the project version it links to)."""
+
     id: int
-    project: str
+    project: str | None
+    registry: str | None = None
     collection: str
     type: str
     version: str
@@ -59,6 +63,8 @@ class VersionPublic(BaseModel):
     created_at: datetime
     ttl_seconds: int | None
     producer_run: RunRef | None
+    source: str | None = None
+    updated_at: datetime
 
 
 class CommitResult(BaseModel):
@@ -80,13 +86,15 @@ class FilePage(BaseModel):
 
 
 class CollectionPublic(BaseModel):
-    project: str
+    project: str | None
+    registry: str | None = None
     name: str
     type: str
     description: str
     tags: list[str]
     version_count: int
     created_at: datetime
+    updated_at: datetime
 
 
 class CollectionUpdate(BaseModel):
@@ -147,6 +155,104 @@ class MetricBatch(BaseModel):
 
 
 class RunInputCreate(BaseModel):
-    project: str
+    """The version a run used: `project` or `registry` names the collection's owner."""
+
+    project: str | None = None
+    registry: str | None = None
     collection: str
     version: str
+
+
+class RegistryCreate(BaseModel):
+    name: str
+    description: str = ""
+    allowed_types: list[str] = Field(default_factory=list, max_length=100)
+    visibility: str = "organization"
+    protected_aliases: list[str] = Field(default_factory=list, max_length=100)
+
+
+class RegistryUpdate(BaseModel):
+    description: str | None = None
+    allowed_types: list[str] | None = Field(default=None, max_length=100)
+    visibility: str | None = None
+    protected_aliases: list[str] | None = Field(default=None, max_length=100)
+
+
+class RegistryPublic(BaseModel):
+    name: str
+    description: str
+    allowed_types: list[str]
+    visibility: str
+    protected_aliases: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class LinkCreate(BaseModel):
+    """The project version to link, and portfolio aliases to give it."""
+
+    project: str
+    collection: str
+    version: str = "latest"
+    aliases: list[str] = Field(default_factory=list, max_length=100)
+
+
+class LineageNode(BaseModel):
+    id: str = Field(description="'version:<project>/<collection>:v<N>' or 'run:<project>/<id>'")
+    kind: str
+    name: str
+    project: str
+    type: str | None = None
+    state: str
+    depth: int
+
+
+class LineageEdge(BaseModel):
+    source: str
+    target: str
+    kind: str = Field(description="'uses' (version -> run) or 'logs' (run -> version)")
+
+
+class LineagePublic(BaseModel):
+    root: str
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    truncated: bool
+
+
+class QueryRequest(BaseModel):
+    """A search: `filter` in the filter language (see registry/query), within an
+    optional project, registry or collection; `registry_filter` and
+    `collection_filter` narrow a search of versions to matching registries and
+    collections. Pages continue from `cursor` (the previous page's `next_cursor`)."""
+
+    filter: dict[str, Any] | None = None
+    project: str | None = None
+    collection: str | None = None
+    registry: str | None = None
+    registry_filter: dict[str, Any] | None = None
+    collection_filter: dict[str, Any] | None = None
+    sort: str = "id"
+    order: str = "asc"
+    limit: int = Field(default=100, ge=1, le=1000)
+    cursor: str | None = Field(default=None, max_length=4096)
+
+
+class RegistryPage(BaseModel):
+    items: list[RegistryPublic]
+    next_cursor: str | None
+
+
+class CollectionPage(BaseModel):
+    items: list[CollectionPublic]
+    next_cursor: str | None
+
+
+class VersionPage(BaseModel):
+    items: list[VersionPublic]
+    next_cursor: str | None
+
+
+class RunPage(BaseModel):
+    items: list[RunPublic]
+    next_cursor: str | None

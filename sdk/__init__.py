@@ -10,7 +10,23 @@ sdk.Api().artifact("p/mnist:best").download()
 from sdk import errors
 from sdk.api import Api
 from sdk.artifact import Artifact, ArtifactEntry
+from sdk.collection import ArtifactCollection
+from sdk.lineage import Lineage
+from sdk.registry import Registry
+from sdk.results import Results
 from sdk.run import Run, init
 from sdk.run_info import RunInfo
 
-__all__ = ["Api", "Artifact", "ArtifactEntry", "Run", "RunInfo", "errors", "init"]
+__all__ = [
+    "Api",
+    "Artifact",
+    "ArtifactCollection",
+    "ArtifactEntry",
+    "Lineage",
+    "Registry",
+    "Results",
+    "Run",
+    "RunInfo",
+    "errors",
+    "init",
+]

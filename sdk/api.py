@@ -5,39 +5,19 @@ from datetime import datetime
 from typing import Any
 
 from sdk.artifact import Artifact, fetch_artifact
+from sdk.collection import ArtifactCollection, version_results
 from sdk.connection import Connection
 from sdk.errors import NotFoundError
 from sdk.paths import parse_artifact_path
+from sdk.registry import Registry, RegistryResults
+from sdk.results import Results
 from sdk.run_info import RunInfo
-
-PAGE = 1000
 
 
 @dataclass(frozen=True)
 class Project:
     name: str
     created_at: datetime
-
-
-class ArtifactCollection:
-    """A project's sequence of versions of one artifact name."""
-
-    def __init__(self, conn: Connection, record: dict[str, Any]) -> None:
-        self._conn = conn
-        self._record = record
-
-    name = property(lambda self: self._record["name"])
-    type = property(lambda self: self._record["type"])
-    project = property(lambda self: self._record["project"])
-    description = property(lambda self: self._record["description"])
-    tags = property(lambda self: list(self._record["tags"]))
-    version_count = property(lambda self: self._record["version_count"])
-
-    def versions(self) -> list[Artifact]:
-        return _versions(self._conn, self.project, self.name)
-
-    def __repr__(self) -> str:
-        return f"<ArtifactCollection {self.project}/{self.name} type={self.type}>"
 
 
 @dataclass(frozen=True)
@@ -59,7 +39,8 @@ class Api:
     # ---- artifacts --------------------------------------------------------------------
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
-        """`[project/]name[:v<N>|:alias|:digest]`, latest when no selector is given."""
+        """`[project/]name[:selector]` or `@registry/name[:selector]` (selector: v<N>,
+        an alias or a digest); latest when no selector is given."""
         artifact = fetch_artifact(self._conn, name)
         if type is not None and artifact.type != type:
             raise NotFoundError(
@@ -74,19 +55,29 @@ class Api:
             return False
         return True
 
-    def artifacts(self, type_name: str, name: str) -> list[Artifact]:
-        """Every committed version of the collection `[project/]name`, oldest first."""
-        parsed = parse_artifact_path(name, self.default_project)
-        collection = self.artifact_collection(type_name, f"{parsed.project}/{parsed.collection}")
-        return collection.versions()
+    def artifacts(
+        self,
+        type_name: str,
+        name: str,
+        filters: dict[str, Any] | None = None,
+        order: str = "asc",
+    ) -> Results[Artifact]:
+        """Committed versions of the collection `[project/]name` or `@registry/name`,
+        oldest first (`order="desc"`: newest first), matching `filters` (a lazy iterable)."""
+        collection = self.artifact_collection(type_name, name)
+        scope = (
+            {"registry": collection.registry}
+            if collection.registry
+            else {"project": collection.project}
+        )
+        body = {**scope, "collection": collection.name, "filter": filters, "order": order}
+        return version_results(self._conn, body)
 
     def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
         parsed = parse_artifact_path(name, self.default_project)
-        record = self._conn.client.get(
-            f"/projects/{parsed.project}/collections/{parsed.collection}"
-        )
+        record = self._conn.client.get(parsed.collection_url)
         if record["type"] != type_name:
-            raise NotFoundError(f"{parsed.project}/{parsed.collection} has type {record['type']!r}")
+            raise NotFoundError(f"{parsed.owner}/{parsed.collection} has type {record['type']!r}")
         return ArtifactCollection(self._conn, record)
 
     def artifact_collections(
@@ -103,6 +94,33 @@ class Api:
         names = self._conn.client.get(f"/projects/{project}/types")
         return [ArtifactType(name=name, project=project) for name in names]
 
+    # ---- registries -------------------------------------------------------------------
+
+    def create_registry(
+        self,
+        name: str,
+        description: str = "",
+        allowed_types: list[str] | None = None,
+        visibility: str = "organization",
+        protected_aliases: list[str] | None = None,
+    ) -> Registry:
+        """A registry accepting `allowed_types` (any type when empty)."""
+        body = {
+            "name": name,
+            "description": description,
+            "allowed_types": list(allowed_types or []),
+            "visibility": visibility,
+            "protected_aliases": list(protected_aliases or []),
+        }
+        return Registry(self._conn, self._conn.client.post("/registries", json=body))
+
+    def registry(self, name: str) -> Registry:
+        return Registry(self._conn, self._conn.client.get(f"/registries/{name.lstrip('@')}"))
+
+    def registries(self, filter: dict[str, Any] | None = None) -> RegistryResults:
+        """Registries matching `filter`; chain `.collections(f).versions(f)` to narrow."""
+        return RegistryResults(self._conn, filter)
+
     # ---- runs and projects --------------------------------------------------------------
 
     def run(self, path: str) -> RunInfo:
@@ -110,12 +128,21 @@ class Api:
         project, _, run_id = path.rpartition("/")
         return RunInfo.fetch(self._conn, project or self.default_project, run_id)
 
-    def runs(self, path: str | None = None) -> list[RunInfo]:
-        project = path or self.default_project
-        return [
-            RunInfo(self._conn, record)
-            for record in _paged(self._conn, f"/projects/{project}/runs")
-        ]
+    def runs(
+        self,
+        path: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str = "asc",
+        sort: str = "created_at",
+    ) -> Results[RunInfo]:
+        """Runs of the project `path`, oldest first, matching `filters` (a lazy iterable)."""
+        body = {
+            "project": path or self.default_project,
+            "filter": filters,
+            "sort": sort,
+            "order": order,
+        }
+        return Results(self._conn, "runs", body, lambda record: RunInfo(self._conn, record))
 
     def project(self, name: str) -> Project:
         record = self._conn.client.get(f"/projects/{name}")
@@ -126,17 +153,3 @@ class Api:
             Project(r["name"], datetime.fromisoformat(r["created_at"]))
             for r in self._conn.client.get("/projects")
         ]
-
-
-def _versions(conn: Connection, project: str, collection: str) -> list[Artifact]:
-    url = f"/projects/{project}/collections/{collection}/versions"
-    return [Artifact._from_record(conn, record) for record in _paged(conn, url)]
-
-
-def _paged(conn: Connection, url: str) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    while True:
-        page = conn.client.get(url, params={"offset": len(records), "limit": PAGE})
-        records += page
-        if len(page) < PAGE:
-            return records

@@ -22,6 +22,7 @@ from sdk.digest import hash_bytes
 from sdk.download import download_entries, remove_extra_files
 from sdk.errors import IntegrityError, NotFoundError, ValidationError
 from sdk.hash_cache import HashCache, hash_cache_for
+from sdk.lineage import Lineage
 from sdk.local_files import hash_files, walk
 from sdk.manifest import Entry, Manifest, ManifestError, normalize_path
 from sdk.paths import parse_artifact_path
@@ -105,7 +106,18 @@ class Artifact:
 
     @property
     def project(self) -> str | None:
+        """The project holding this version (None for a registry's link)."""
         return self._record["project"] if self._record else None
+
+    @property
+    def registry(self) -> str | None:
+        """The registry holding this link (None for a project's version)."""
+        return self._record.get("registry") if self._record else None
+
+    @property
+    def source_name(self) -> str | None:
+        """For a registry link, the project version it links to (`project/name:vN`)."""
+        return self._record.get("source") if self._record else None
 
     @property
     def version(self) -> str | None:
@@ -393,7 +405,49 @@ class Artifact:
         self._server().client.delete(self._version_url(), params={"delete_aliases": delete_aliases})
         self._record = {**self._record, "state": "DELETED"}  # type: ignore[dict-item]
 
+    # ---- registries ---------------------------------------------------------------------
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> "Artifact":
+        """Link this version into a registry collection, `@registry/collection`, with
+        portfolio aliases; returns the link. Linking again only adds the aliases."""
+        conn = self._server()
+        target = parse_artifact_path(target_path, None)
+        if target.registry is None or ":" in target_path:
+            raise ValidationError(
+                f"link target must be a registry collection like '@models/name', "
+                f"not {target_path!r}"
+            )
+        source = parse_artifact_path(self.source_name or self.qualified_name or "", None)
+        body = {
+            "project": source.project,
+            "collection": source.collection,
+            "version": source.selector,
+            "aliases": list(aliases or []),
+        }
+        result = conn.client.post(f"{target.collection_url}/links", json=body)
+        return Artifact._from_record(conn, result["version"])
+
+    def unlink(self) -> None:
+        """Remove this link from its registry collection (with its aliases); the
+        project version it points at stays."""
+        if self.registry is None:
+            raise ValidationError(
+                f"{self.qualified_name} is a project version, not a registry link; "
+                "fetch it as '@registry/collection:selector' to unlink it"
+            )
+        self._server().client.delete(self._version_url())
+        self._record = {**self._record, "state": "DELETED"}  # type: ignore[dict-item]
+
     # ---- lineage --------------------------------------------------------------------------
+
+    def lineage(self, direction: str = "both", depth: int | None = None) -> Lineage:
+        """Runs and versions `depth` edges up- and/or downstream (all without `depth`).
+        A registry link's lineage is that of the version it links to."""
+        params: dict[str, Any] = {"direction": direction}
+        if depth is not None:
+            params["depth"] = depth
+        record = self._server().client.get(f"{self._version_url()}/lineage", params=params)
+        return Lineage.from_record(record)
 
     def logged_by(self) -> RunInfo | None:
         producer = self._committed_record()["producer_run"]
@@ -468,8 +522,8 @@ class Artifact:
         return f"/projects/{project}/collections/{self._collection}"
 
     def _version_url(self) -> str:
-        record = self._committed_record()
-        return f"{self._collection_url(record['project'])}/versions/{record['version']}"
+        path = parse_artifact_path(self._committed_record()["qualified_name"], None)
+        return f"{path.collection_url}/versions/{path.selector}"
 
     def _fetch_manifest(self) -> Manifest:
         conn = self._server()
@@ -492,9 +546,7 @@ def _hash_cache() -> HashCache:
 
 
 def fetch_artifact(conn: Connection, path: str) -> Artifact:
-    """Resolve `[project/]name[:selector]` to a committed artifact."""
+    """Resolve `[project/]name[:selector]` or `@registry/name[:selector]`."""
     parsed = parse_artifact_path(path, conn.settings.project)
-    record = conn.client.get(
-        f"/projects/{parsed.project}/collections/{parsed.collection}/versions/{parsed.selector}"
-    )
+    record = conn.client.get(f"{parsed.collection_url}/versions/{parsed.selector}")
     return Artifact._from_record(conn, record)

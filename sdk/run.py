@@ -18,12 +18,13 @@ from typing import Any
 
 from sdk.artifact import Artifact, fetch_artifact
 from sdk.connection import Connection
-from sdk.errors import ValidationError
+from sdk.errors import ConflictError, NotFoundError, ValidationError
 from sdk.progress import Progress
 from sdk.run_info import RunRecord
 
 FLUSH_INTERVAL = 2.0
 FLUSH_SIZE = 5000
+MODELS_REGISTRY = "models"
 
 
 class Run(RunRecord):
@@ -127,13 +128,50 @@ class Run(RunRecord):
             raise ValidationError(
                 f"{artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
             )
-        body = {
-            "project": artifact.project,
-            "collection": artifact._collection,
-            "version": artifact.version,
-        }
+        owner = (
+            {"registry": artifact.registry} if artifact.registry else {"project": artifact.project}
+        )
+        body = {**owner, "collection": artifact._collection, "version": artifact.version}
         self._conn.client.post(f"{self._url}/inputs", json=body)
         return artifact
+
+    def link_artifact(
+        self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
+    ) -> Artifact:
+        """Link an artifact into a registry collection (`@registry/name`), logging it
+        first if it is still a draft; returns the link."""
+        if artifact.qualified_name is None:
+            self.log_artifact(artifact)
+        return artifact.link(target_path, aliases)
+
+    # ---- models -----------------------------------------------------------------------
+
+    def log_model(
+        self, path: str, name: str | None = None, aliases: list[str] | None = None
+    ) -> Artifact:
+        """Log a model file or directory as an artifact of type `model`."""
+        return self.log_artifact(
+            path, name=name or _default_name(path), type="model", aliases=aliases
+        )
+
+    def use_model(self, name: str) -> str:
+        """Use a model artifact (lineage input) and return the local path of its files:
+        the file itself for a one-file model, else the folder."""
+        artifact = self.use_artifact(name, type="model")
+        return artifact.file() if artifact.file_count == 1 else artifact.download()
+
+    def link_model(
+        self,
+        path: str,
+        registered_model_name: str,
+        aliases: list[str] | None = None,
+        name: str | None = None,
+    ) -> Artifact:
+        """Log a model and link it into the `models` registry (created on first use)
+        as `@models/<registered_model_name>`; returns the link."""
+        model = self.log_model(path, name=name)
+        _ensure_registry(self._conn, MODELS_REGISTRY, allowed_types=["model"])
+        return model.link(f"@{MODELS_REGISTRY}/{registered_model_name}", aliases)
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -212,6 +250,17 @@ def _watch_for_uncaught_exceptions() -> None:
 
     hook._strata = True  # type: ignore[attr-defined]
     sys.excepthook = hook
+
+
+def _ensure_registry(conn: Connection, name: str, allowed_types: list[str]) -> None:
+    try:
+        conn.client.get(f"/registries/{name}")
+    except NotFoundError:
+        body = {"name": name, "allowed_types": allowed_types}
+        try:
+            conn.client.post("/registries", json=body)
+        except ConflictError:
+            pass  # another process created it first
 
 
 def _default_name(path: str) -> str:

@@ -1,8 +1,10 @@
 """One mapping from service errors to HTTP responses: `{"detail": message}`."""
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
 
 from registry.errors import RegistryError
 
@@ -24,3 +26,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=503, content={"detail": "the database is busy or unavailable; retry"}
         )
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        # FastAPI reports a body its JSON decoder could not finish as "error parsing
+        # the body"; say what was wrong when it was the nesting.
+        if isinstance(exc.__cause__, RecursionError):
+            return JSONResponse(
+                status_code=422,
+                content={"detail": "request body nests deeper than the JSON decoder allows"},
+            )
+        return await http_exception_handler(request, exc)

@@ -3,6 +3,7 @@
 import click
 
 from registry.cli.artifacts import alias, artifact
+from registry.cli.registries import lineage, link, query, registry
 from registry.cli.service import migrate, serve
 
 
@@ -11,5 +12,5 @@ def main() -> None:
     """Strata: versioned artifacts, registries and automations."""
 
 
-for command in (serve, migrate, artifact, alias):
+for command in (serve, migrate, artifact, alias, registry, link, lineage, query):
     main.add_command(command)

@@ -1,16 +1,14 @@
 """`strata artifact put|get|ls|show` and `strata alias set|rm`: the SDK from a shell."""
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from registry.cli.output import TerminalProgress, emit, fail_cleanly, json_option
+from registry.cli.output import TerminalProgress, emit, fail_cleanly, json_object, json_option
 from sdk.api import Api
 from sdk.artifact import Artifact
 from sdk.connection import default_connection
-from sdk.errors import ValidationError
 from sdk.paths import parse_artifact_path
 
 
@@ -42,7 +40,9 @@ def put(
     as_json: bool,
 ) -> None:
     """Log a directory or file as a new version (nothing is uploaded twice)."""
-    art = Artifact(name or source.resolve().name, type_, description, _json_object(metadata))
+    art = Artifact(
+        name or source.resolve().name, type_, description, json_object(metadata, "--metadata")
+    )
     art.add_dir(source) if source.is_dir() else art.add_file(source)
     art.aliases = list(aliases)
     art.tags = list(tags)
@@ -105,8 +105,7 @@ def alias_set(path: str, name: str, as_json: bool) -> None:
     conn = default_connection()
     target = parse_artifact_path(path, conn.settings.project)
     record = conn.client.put(
-        f"/projects/{target.project}/collections/{target.collection}/aliases/{name}",
-        json={"version": target.selector},
+        f"{target.collection_url}/aliases/{name}", json={"version": target.selector}
     )
     emit(as_json, record, f"{name} -> {record['qualified_name']}")
 
@@ -120,20 +119,8 @@ def alias_rm(path: str, name: str, as_json: bool) -> None:
     """Remove alias NAME from the collection PATH names."""
     conn = default_connection()
     target = parse_artifact_path(path, conn.settings.project)
-    conn.client.delete(f"/projects/{target.project}/collections/{target.collection}/aliases/{name}")
+    conn.client.delete(f"{target.collection_url}/aliases/{name}")
     emit(as_json, {"removed": name}, f"removed {name}")
-
-
-def _json_object(text: str | None) -> dict[str, Any]:
-    if text is None:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"--metadata is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValidationError("--metadata must be a JSON object")
-    return value
 
 
 def _summary(art: Artifact) -> dict[str, Any]:
@@ -151,4 +138,5 @@ def _summary(art: Artifact) -> dict[str, Any]:
         "metadata": art.metadata,
         "created_at": art.created_at.isoformat() if art.created_at else None,
         "logged_by": producer.path if producer else None,
+        "links_to": art.source_name,
     }

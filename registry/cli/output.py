@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
-from sdk.errors import StrataError
+from sdk.errors import StrataError, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +39,19 @@ def fail_cleanly(func: F) -> F:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def json_object(text: str | None, option: str) -> dict[str, Any]:
+    """A command-line JSON object argument; bad JSON is a one-line error."""
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{option} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValidationError(f"{option} must be a JSON object")
+    return value
 
 
 def emit(as_json: bool, data: Any, text: str) -> None:

@@ -9,15 +9,16 @@ collection creates nothing: that version is returned with the aliases and tags a
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from registry.errors import Conflict
-from registry.models import ArtifactCollection, ArtifactVersion, Run, VersionTag
+from registry.errors import Conflict, InvalidInput
+from registry.models import ArtifactCollection, ArtifactVersion, Run, VersionTag, utcnow
 from registry.services.aliases import aliases_by_version, remove_aliases_of, set_alias
 from registry.services.manifests import load_manifest
 from registry.services.names import LATEST, check_alias, check_metadata, check_tags
 from registry.services.projects import get_or_create_collection
-from registry.services.versions import DELETED, find_committed, newest_committed
+from registry.services.versions import COMMITTED, DELETED, find_committed, newest_committed
 from registry.storage.blob_store import BlobStore
 
 
@@ -39,7 +40,7 @@ def commit_version(
     session: Session, store: BlobStore, new: NewVersion
 ) -> tuple[ArtifactVersion, bool]:
     """Returns the version and whether it was created (False: equal content existed)."""
-    aliases = _requested_aliases(new.aliases)
+    aliases = requested_aliases(new.aliases)
     tags = check_tags(new.tags)
     metadata = check_metadata(new.metadata)
     collection = get_or_create_collection(session, new.project, new.collection, new.type)
@@ -50,7 +51,7 @@ def commit_version(
         digest = manifest.digest()
         existing = find_committed(session, collection.id, digest=digest)  # type: ignore[arg-type]
     if existing is not None:
-        _add_aliases_and_tags(session, collection, existing, aliases, tags)
+        add_aliases_and_tags(session, collection, existing, aliases, tags)
         return existing, False
 
     version = ArtifactVersion(
@@ -66,9 +67,10 @@ def commit_version(
         producer_run_id=new.producer.id if new.producer else None,
     )
     collection.next_index += 1
+    collection.updated_at = utcnow()
     session.add_all([collection, version])
     session.flush()
-    _add_aliases_and_tags(session, collection, version, [LATEST, *aliases], tags)
+    add_aliases_and_tags(session, collection, version, [LATEST, *aliases], tags)
     return version, True
 
 
@@ -82,13 +84,17 @@ def update_version(
     aliases: list[str] | None = None,
     tags: list[str] | None = None,
 ) -> None:
-    """Replace the given fields; `aliases` and `tags` are the complete new sets."""
-    if description is not None:
-        version.description = description
-    if metadata is not None:
-        version.metadata_ = check_metadata(metadata)
+    """Replace the given fields; `aliases` and `tags` are the complete new sets.
+
+    Description and metadata belong to a project version: its links follow it, and
+    a link refuses changes to them."""
+    if description is not None or metadata is not None:
+        description = version.description if description is None else description
+        metadata = version.metadata_ if metadata is None else check_metadata(metadata)
+        if (description, metadata) != (version.description, version.metadata_):
+            _update_contents(session, version, description, metadata)
     if aliases is not None:
-        wanted = _requested_aliases(aliases)
+        wanted = requested_aliases(aliases)
         for name in remove_aliases_of(session, version):
             if name == LATEST:
                 wanted.append(LATEST)
@@ -100,7 +106,31 @@ def update_version(
             session.delete(row)
         session.flush()
         _add_tags(session, version, check_tags(tags))
+    version.updated_at = utcnow()
     session.add(version)
+
+
+def _update_contents(
+    session: Session, version: ArtifactVersion, description: str, metadata: dict[str, Any]
+) -> None:
+    if version.source_version_id is not None:
+        raise InvalidInput(
+            "description and metadata of a linked version belong to the version it links "
+            "to; change them there"
+        )
+    version.description = description
+    version.metadata_ = metadata
+    session.execute(
+        update(ArtifactVersion)
+        .where(col(ArtifactVersion.source_version_id) == version.id)
+        .values(
+            {
+                col(ArtifactVersion.description): description,
+                col(ArtifactVersion.metadata_): metadata,
+                col(ArtifactVersion.updated_at): utcnow(),
+            }
+        )
+    )
 
 
 def delete_version(
@@ -110,16 +140,34 @@ def delete_version(
     *,
     delete_aliases: bool = False,
 ) -> None:
-    """Mark the version DELETED; its blobs are reclaimed later by garbage collection."""
-    held = [name for name in _aliases_of(session, version) if name != LATEST]
+    """Mark the version DELETED, and unlink it from every portfolio holding it; its
+    blobs are reclaimed later by garbage collection."""
+    members = _links_of(session, version)
+    held = [
+        name
+        for name in _aliases_of(session, version)
+        + [a for m in members for a in _aliases_of(session, m)]
+        if name != LATEST
+    ]
     if held and not delete_aliases:
         raise Conflict(
-            f"version v{version.index} still has aliases {held}; remove them first "
-            "or pass delete_aliases"
+            f"version v{version.index} still has aliases {held} (here or where it is linked); "
+            "remove them first or pass delete_aliases"
         )
+    for member in members:
+        portfolio = session.get(ArtifactCollection, member.collection_id)
+        assert portfolio is not None
+        _mark_deleted(session, portfolio, member)
+    _mark_deleted(session, collection, version)
+
+
+def _mark_deleted(
+    session: Session, collection: ArtifactCollection, version: ArtifactVersion
+) -> None:
     names = remove_aliases_of(session, version)
     version.state = DELETED
-    session.add(version)
+    version.updated_at = collection.updated_at = utcnow()
+    session.add_all([version, collection])
     session.flush()
     if LATEST in names:
         newest = newest_committed(session, collection.id)  # type: ignore[arg-type]
@@ -127,12 +175,19 @@ def delete_version(
             set_alias(session, collection, LATEST, newest)
 
 
-def _requested_aliases(aliases: list[str]) -> list[str]:
+def _links_of(session: Session, version: ArtifactVersion) -> list[ArtifactVersion]:
+    query = select(ArtifactVersion).where(
+        ArtifactVersion.source_version_id == version.id, ArtifactVersion.state == COMMITTED
+    )
+    return list(session.exec(query))
+
+
+def requested_aliases(aliases: list[str]) -> list[str]:
     # `latest` is accepted for compatibility but always follows the newest version.
     return list(dict.fromkeys(check_alias(a) for a in aliases if a != LATEST))
 
 
-def _add_aliases_and_tags(
+def add_aliases_and_tags(
     session: Session,
     collection: ArtifactCollection,
     version: ArtifactVersion,

@@ -56,7 +56,7 @@ def get_or_create_collection(
     )
     collection = session.exec(query).first()
     if collection is None:
-        collection = ArtifactCollection(project_id=project_row.id, name=name, type=type_)  # type: ignore[arg-type]
+        collection = ArtifactCollection(project_id=project_row.id, name=name, type=type_)
         session.add(collection)
         session.flush()
     elif collection.type != type_:

@@ -6,8 +6,8 @@ from registry.db import MAX_INT64
 from registry.errors import NotFound
 from registry.models import ArtifactCollection, ArtifactVersion
 from registry.services.aliases import find_alias_target
+from registry.services.collections import CollectionRef, find_collection
 from registry.services.names import LATEST, VERSION_PATTERN
-from registry.services.projects import get_collection
 from sdk.digest import is_digest
 
 COMMITTED = "COMMITTED"
@@ -15,14 +15,9 @@ DELETED = "DELETED"
 
 
 def resolve_version(
-    session: Session,
-    project: str,
-    collection: str,
-    selector: str | None,
-    *,
-    for_update: bool = False,
+    session: Session, ref: CollectionRef, selector: str | None, *, for_update: bool = False
 ) -> tuple[ArtifactCollection, ArtifactVersion]:
-    collection_row = get_collection(session, project, collection, for_update=for_update)
+    collection_row = find_collection(session, ref, for_update=for_update)
     selector = selector or LATEST
     query = select(ArtifactVersion).where(
         ArtifactVersion.collection_id == collection_row.id, ArtifactVersion.state == COMMITTED
@@ -38,7 +33,7 @@ def resolve_version(
         query = query.where(ArtifactVersion.id == target)
     version = session.exec(query).first()
     if version is None:
-        raise NotFound(f"{project}/{collection}:{selector} does not exist")
+        raise NotFound(f"{ref}:{selector} does not exist")
     return collection_row, version
 
 

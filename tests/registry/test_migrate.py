@@ -21,7 +21,31 @@ def test_strata_migrate_creates_the_schema_at_head(tmp_path: Path) -> None:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         head = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"project", "artifact_collection", "artifact_version", "blob", "alias", "run"} <= tables
-    assert head == "0001"
+    assert "registry" in tables
+    assert head == "0002"
+
+
+def test_upgrade_keeps_rows_of_the_previous_revision(tmp_path: Path) -> None:
+    """A database created before registries existed migrates with its rows intact."""
+    from alembic import command
+
+    from registry.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0001")
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        db.execute("INSERT INTO project (id, name, created_at) VALUES (1, 'p', '2026-01-01')")
+        db.execute(
+            "INSERT INTO artifact_collection (id, project_id, name, type, description, tags,"
+            " next_index, created_at) VALUES (1, 1, 'c', 'dataset', '', '[]', 0, '2026-01-01')"
+        )
+    command.upgrade(alembic_config(url), "head")
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        columns = "name, project_id, registry_id, updated_at"
+        row = db.execute(f"SELECT {columns} FROM artifact_collection")
+        assert row.fetchone() == ("c", 1, None, "2026-01-01")
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    command.downgrade(alembic_config(url), "0001")
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Query
 
 from registry.api.deps import SessionDep
 from registry.db import MAX_INT64
+from registry.errors import InvalidInput
 from registry.schemas import (
+    LineagePublic,
     MetricBatch,
     MetricPoint,
     RunCreate,
@@ -17,8 +19,10 @@ from registry.schemas import (
     VersionPublic,
 )
 from registry.services import runs
+from registry.services.collections import CollectionRef
+from registry.services.lineage import Direction, check_no_cycle, lineage, source_of
 from registry.services.versions import resolve_version
-from registry.views import runs_public, versions_public
+from registry.views import lineage_public, runs_public, versions_public
 
 router = APIRouter(prefix="/projects/{project}/runs", tags=["runs"])
 
@@ -96,9 +100,28 @@ def use_artifact(
 ) -> VersionPublic:
     """Record that the run used a version (lineage: run --uses--> version)."""
     run = runs.get_run(session, project, run_id)
-    _, version = resolve_version(session, body.project, body.collection, body.version)
-    runs.record_input(session, run, version)
+    if (body.project is None) == (body.registry is None):
+        raise InvalidInput("name exactly one of project or registry for the version used")
+    ref = CollectionRef(name=body.collection, project=body.project, registry=body.registry)
+    _, version = resolve_version(session, ref, body.version)
+    # A registry link stands for its source, so lineage records the project version.
+    source = source_of(session, version)
+    check_no_cycle(session, run, source)
+    runs.record_input(session, run, source)
     return versions_public(session, [version])[0]
+
+
+@router.get("/{run_id}/lineage")
+def run_lineage(
+    project: str,
+    run_id: str,
+    session: SessionDep,
+    direction: Direction = "both",
+    depth: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+) -> LineagePublic:
+    run = runs.get_run(session, project, run_id)
+    root = ("run", run.id)
+    return lineage_public(session, root, lineage(session, root, direction, depth))  # type: ignore[arg-type]
 
 
 @router.get("/{run_id}/artifacts")

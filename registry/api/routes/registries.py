@@ -1,0 +1,115 @@
+"""Registries, their portfolios, and linking project versions into them."""
+
+from fastapi import APIRouter
+
+from registry.api.deps import SessionDep
+from registry.api.routes.versions import version_routes
+from registry.schemas import (
+    CollectionPublic,
+    CollectionUpdate,
+    CommitResult,
+    LinkCreate,
+    RegistryCreate,
+    RegistryPublic,
+    RegistryUpdate,
+)
+from registry.services import registries
+from registry.services.collections import CollectionRef, find_collection, list_portfolios
+from registry.services.links import link_version
+from registry.services.names import check_tags
+from registry.services.versions import resolve_version
+from registry.views import collections_public, registries_public, version_public
+
+router = APIRouter(prefix="/registries", tags=["registries"])
+
+
+def registry_collection(registry: str, collection: str) -> CollectionRef:
+    return CollectionRef(name=collection, registry=registry)
+
+
+@router.post("", status_code=201)
+def create_registry(body: RegistryCreate, session: SessionDep) -> RegistryPublic:
+    registry = registries.create_registry(
+        session,
+        body.name,
+        description=body.description,
+        allowed_types=body.allowed_types,
+        visibility=body.visibility,
+        protected_aliases=body.protected_aliases,
+    )
+    return registries_public([registry])[0]
+
+
+@router.get("")
+def list_registries(session: SessionDep) -> list[RegistryPublic]:
+    return registries_public(registries.list_registries(session))
+
+
+@router.get("/{registry}")
+def get_registry(registry: str, session: SessionDep) -> RegistryPublic:
+    return registries_public([registries.get_registry(session, registry)])[0]
+
+
+@router.patch("/{registry}")
+def update_registry(registry: str, body: RegistryUpdate, session: SessionDep) -> RegistryPublic:
+    row = registries.get_registry(session, registry, for_update=True)
+    registries.apply_registry_fields(
+        row,
+        description=body.description,
+        allowed_types=body.allowed_types,
+        visibility=body.visibility,
+        protected_aliases=body.protected_aliases,
+    )
+    session.add(row)
+    session.flush()
+    return registries_public([row])[0]
+
+
+@router.delete("/{registry}", status_code=204)
+def delete_registry(registry: str, session: SessionDep) -> None:
+    """Delete the registry and its links; the linked project versions stay."""
+    registries.delete_registry(session, registries.get_registry(session, registry, for_update=True))
+
+
+@router.get("/{registry}/collections")
+def list_collections(registry: str, session: SessionDep) -> list[CollectionPublic]:
+    row = registries.get_registry(session, registry)
+    return collections_public(session, list_portfolios(session, row))
+
+
+@router.get("/{registry}/collections/{collection}")
+def get_collection(registry: str, collection: str, session: SessionDep) -> CollectionPublic:
+    row = find_collection(session, registry_collection(registry, collection))
+    return collections_public(session, [row])[0]
+
+
+@router.patch("/{registry}/collections/{collection}")
+def update_collection(
+    registry: str, collection: str, body: CollectionUpdate, session: SessionDep
+) -> CollectionPublic:
+    row = find_collection(session, registry_collection(registry, collection), for_update=True)
+    if body.description is not None:
+        row.description = body.description
+    if body.tags is not None:
+        row.tags = check_tags(body.tags)
+    session.add(row)
+    session.flush()
+    return collections_public(session, [row])[0]
+
+
+@router.post("/{registry}/collections/{collection}/links", status_code=201)
+def link(registry: str, collection: str, body: LinkCreate, session: SessionDep) -> CommitResult:
+    """Link a project version into the portfolio (created on first link) with aliases.
+    Linking a version already there only adds the aliases (`created` is false)."""
+    source_ref = CollectionRef(name=body.collection, project=body.project)
+    source_collection, source = resolve_version(session, source_ref, body.version)
+    member, created = link_version(
+        session, registry, collection, source_collection, source, body.aliases
+    )
+    session.flush()
+    return CommitResult(version=version_public(session, member), created=created)
+
+
+router.include_router(
+    version_routes(registry_collection), prefix="/{registry}/collections/{collection}"
+)

@@ -1,0 +1,19 @@
+"""Resolve an artifact path, `project/collection:selector` or `@registry/collection:selector`."""
+
+from fastapi import APIRouter
+
+from registry.api.deps import SessionDep
+from registry.schemas import VersionPublic
+from registry.services.paths import parse_path
+from registry.services.versions import resolve_version
+from registry.views import version_public
+
+router = APIRouter(tags=["artifacts"])
+
+
+@router.get("/resolve")
+def resolve(path: str, session: SessionDep) -> VersionPublic:
+    """The version a full artifact path names (no selector means `latest`)."""
+    ref, selector = parse_path(path)
+    _, version = resolve_version(session, ref, selector)
+    return version_public(session, version)

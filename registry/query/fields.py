@@ -1,0 +1,317 @@
+"""What a filter may name, per target, and how each field becomes SQL.
+
+Every expression built here is two-valued (never NULL), so NOT and the negating
+operators ($ne, $nin, $not, $nor) are exact complements on every database.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import (
+    ARRAY,
+    Numeric,
+    Text,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from registry.errors import InvalidInput
+from registry.query.parse import COMPARISONS, Condition, parse_time
+from registry.services.names import VERSION_PATTERN
+
+Kind = Literal["string", "number", "time", "version"]
+Expr = ColumnElement[bool]
+
+
+def _compare(left: Any, op: str, right: Any) -> Expr:
+    return {
+        "$eq": left == right,
+        "$gt": left > right,
+        "$gte": left >= right,
+        "$lt": left < right,
+        "$lte": left <= right,
+    }[op]
+
+
+class Field(Protocol):
+    def condition(self, cond: Condition, dialect: str) -> Expr: ...
+
+
+@dataclass(frozen=True)
+class ColumnField:
+    """A non-null column of one kind; operands of another kind are refused."""
+
+    column: Any
+    kind: Kind
+
+    def condition(self, cond: Condition, dialect: str) -> Expr:
+        if cond.op == "$exists":
+            return true() if cond.operand else false()
+        if cond.op in ("$regex", "$contains"):
+            self._expect_string(cond)
+            if cond.op == "$regex":
+                return regex(self.column, cond.operand, cond.ignore_case, dialect)
+            return (
+                func.strpos(self.column, cond.operand) > 0
+                if dialect == "postgresql"
+                else (func.instr(self.column, cond.operand) > 0)
+            )
+        if cond.op == "$in":
+            values = [self._value(cond, item) for item in cond.operand]
+            return self.column.in_(values) if values else false()
+        return _compare(self.column, cond.op, self._value(cond, cond.operand))
+
+    def _value(self, cond: Condition, value: Any) -> Any:
+        if self.kind == "string":
+            return self._expect_string(cond, value)
+        if self.kind == "time":
+            return parse_time(cond.field, value)
+        if self.kind == "version" and isinstance(value, str):
+            match = VERSION_PATTERN.match(value)
+            if match is None:
+                raise InvalidInput(f"field {cond.field!r} takes a number or 'v<N>', not {value!r}")
+            return int(match.group(1))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(f"field {cond.field!r} compares with numbers, not {value!r}")
+        return value
+
+    @staticmethod
+    def _expect_string(cond: Condition, value: Any = None) -> str:
+        value = cond.operand if value is None else value
+        if not isinstance(value, str):
+            raise InvalidInput(f"field {cond.field!r} compares with strings, not {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class RelatedField:
+    """A field of a parent row: `key IN (SELECT id FROM parent WHERE ...)`."""
+
+    key: Any
+    parent_id: Any
+    field: ColumnField
+
+    def condition(self, cond: Condition, dialect: str) -> Expr:
+        inner = self.field.condition(cond, dialect)
+        return self.key.in_(select(self.parent_id).where(inner))
+
+
+@dataclass(frozen=True)
+class ListTableField:
+    """A list kept in its own table (version tags, aliases): any element matches."""
+
+    key: Any
+    owner: Any
+    element: Any
+
+    def condition(self, cond: Condition, dialect: str) -> Expr:
+        if cond.op == "$exists":
+            present = self.key.in_(select(self.owner))
+            return present if cond.operand else not_(present)
+        inner = ColumnField(self.element, "string").condition(cond, dialect)
+        return self.key.in_(select(self.owner).where(inner))
+
+
+@dataclass(frozen=True)
+class ListJsonField:
+    """A JSON array of strings in a column (collection and run tags): any element matches."""
+
+    column: Any
+
+    def condition(self, cond: Condition, dialect: str) -> Expr:
+        if dialect == "postgresql":
+            elements = func.json_array_elements_text(self.column).table_valued("value")
+        else:
+            elements = func.json_each(self.column).table_valued("value")
+        if cond.op == "$exists":
+            present = exists(select(literal(1)).select_from(elements))
+            return present if cond.operand else not_(present)
+        inner = ColumnField(elements.c.value, "string").condition(cond, dialect)
+        return exists(select(literal(1)).select_from(elements).where(inner))
+
+
+@dataclass(frozen=True)
+class JsonPathField:
+    """A dotted path into a JSON object column (metadata, config, summary). Values
+    only match operands of their own JSON kind; a missing path matches nothing."""
+
+    column: Any
+    path: tuple[str, ...]
+
+    def condition(self, cond: Condition, dialect: str) -> Expr:
+        json = (
+            _PostgresJson(self.column, self.path)
+            if dialect == "postgresql"
+            else (_SqliteJson(self.column, self.path))
+        )
+        return func.coalesce(self._condition(cond, json, dialect), false())
+
+    def _condition(self, cond: Condition, json: "_Json", dialect: str) -> Expr:
+        op, operand = cond.op, cond.operand
+        if op == "$exists":
+            return json.present() if operand else not_(json.present())
+        if op == "$regex":
+            return and_(json.is_string(), regex(json.text(), operand, cond.ignore_case, dialect))
+        if op == "$contains":
+            in_array = json.array_contains(operand)
+            if isinstance(operand, str):
+                substring = (
+                    func.strpos(json.text(), operand)
+                    if dialect == "postgresql"
+                    else func.instr(json.text(), operand)
+                )
+                return or_(and_(json.is_string(), substring > 0), in_array)
+            return in_array
+        if op == "$in":
+            return json.one_of(operand)
+        if op == "$eq":
+            return json.equals(operand)
+        if isinstance(operand, str):
+            return and_(json.is_string(), _compare(json.text(), op, operand))
+        assert op in COMPARISONS
+        return json.compare_number(op, operand)
+
+
+def _split_by_kind(values: tuple[Any, ...]) -> tuple[list[float], list[str], list[Any]]:
+    """Numbers, strings, and the rest (booleans, null): each kind is matched apart,
+    with one IN per kind rather than an OR per value (SQLite caps expression depth)."""
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    strings = [v for v in values if isinstance(v, str)]
+    others = list({repr(v): v for v in values if v is None or isinstance(v, bool)}.values())
+    return numbers, strings, others
+
+
+class _Json(Protocol):
+    def present(self) -> Expr: ...
+    def is_string(self) -> Expr: ...
+    def text(self) -> Any: ...
+    def equals(self, value: Any) -> Expr: ...
+    def one_of(self, values: tuple[Any, ...]) -> Expr: ...
+    def compare_number(self, op: str, value: float) -> Expr: ...
+    def array_contains(self, value: Any) -> Expr: ...
+
+
+class _SqliteJson:
+    """json_type() tells the kind ('integer', 'real', 'text', 'true', 'false', 'null',
+    'array', 'object'; NULL when absent); json_extract() gives the value."""
+
+    def __init__(self, column: Any, path: tuple[str, ...]) -> None:
+        self.column = column
+        self.path: Any = bindparam(None, "$" + "".join(f'."{segment}"' for segment in path))
+        self.type = func.json_type(column, self.path)
+
+    def present(self) -> Expr:
+        return self.type.is_not(None)
+
+    def is_string(self) -> Expr:
+        return self.type == "text"
+
+    def text(self) -> Any:
+        return func.json_extract(self.column, self.path)
+
+    def equals(self, value: Any) -> Expr:
+        if value is None:
+            return self.type == "null"
+        if isinstance(value, bool):
+            return self.type == ("true" if value else "false")
+        if isinstance(value, str):
+            return and_(self.type == "text", self.text() == value)
+        return and_(self.type.in_(("integer", "real")), self.text() == value)
+
+    def one_of(self, values: tuple[Any, ...]) -> Expr:
+        numbers, strings, others = _split_by_kind(values)
+        return or_(
+            false(),
+            and_(self.type.in_(("integer", "real")), self.text().in_(numbers))
+            if numbers
+            else false(),
+            and_(self.type == "text", self.text().in_(strings)) if strings else false(),
+            *(self.equals(value) for value in others),
+        )
+
+    def compare_number(self, op: str, value: float) -> Expr:
+        return and_(self.type.in_(("integer", "real")), _compare(self.text(), op, value))
+
+    def array_contains(self, value: Any) -> Expr:
+        elements = func.json_each(self.column, self.path).table_valued("type", "value")
+        if isinstance(value, bool):
+            match = elements.c.type == ("true" if value else "false")
+        elif isinstance(value, str):
+            match = and_(elements.c.type == "text", elements.c.value == value)
+        else:
+            match = and_(elements.c.type.in_(("integer", "real")), elements.c.value == value)
+        found = exists(select(literal(1)).select_from(elements).where(match))
+        return and_(self.type == "array", found)
+
+
+class _PostgresJson:
+    """`#>` walks the path (SQL NULL when absent), json_typeof() tells the kind,
+    `#>>` gives the text. CASE guards the casts, whose evaluation order AND does not fix."""
+
+    def __init__(self, column: Any, path: tuple[str, ...]) -> None:
+        self.path = bindparam(None, list(path), type_=ARRAY(Text))
+        self.value = column.op("#>")(self.path)
+        self.type = func.json_typeof(self.value)
+
+    def present(self) -> Expr:
+        return self.value.is_not(None)
+
+    def is_string(self) -> Expr:
+        return self.type == "string"
+
+    def text(self) -> Any:
+        return self.value.op("#>>")(bindparam(None, [], type_=ARRAY(Text))).collate("C")
+
+    def equals(self, value: Any) -> Expr:
+        if value is None:
+            return self.type == "null"
+        if isinstance(value, bool):
+            return and_(self.type == "boolean", self.text() == ("true" if value else "false"))
+        if isinstance(value, str):
+            return and_(self.type == "string", self.text() == value)
+        return self.compare_number("$eq", value)
+
+    def one_of(self, values: tuple[Any, ...]) -> Expr:
+        numbers, strings, others = _split_by_kind(values)
+        return or_(
+            false(),
+            self._number().in_(numbers) if numbers else false(),
+            and_(self.type == "string", self.text().in_(strings)) if strings else false(),
+            *(self.equals(value) for value in others),
+        )
+
+    def compare_number(self, op: str, value: float) -> Expr:
+        return _compare(self._number(), op, value)
+
+    def _number(self) -> Any:
+        return case((self.type == "number", func.cast(self.text(), Numeric())))
+
+    def array_contains(self, value: Any) -> Expr:
+        elements = func.json_array_elements(self.value).table_valued("value")
+        element_type = func.json_typeof(elements.c.value)
+        element_text = elements.c.value.op("#>>")(bindparam(None, [], type_=ARRAY(Text)))
+        if isinstance(value, bool):
+            match = and_(element_type == "boolean", element_text == str(value).lower())
+        elif isinstance(value, str):
+            match = and_(element_type == "string", element_text == value)
+        else:
+            number = case((element_type == "number", func.cast(element_text, Numeric())))
+            match = number == value
+        found = exists(select(literal(1)).select_from(elements).where(match))
+        return case((self.type == "array", found), else_=false())
+
+
+def regex(value: Any, pattern: str, ignore_case: bool, dialect: str) -> Expr:
+    if dialect == "postgresql":
+        return value.op("~*" if ignore_case else "~")(pattern)
+    return func.strata_regexp(pattern, value, int(ignore_case)) == 1

@@ -1,0 +1,102 @@
+"""Registries: organization-level homes for promoted collections (portfolios)."""
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import Alias, ArtifactCollection, ArtifactVersion, Registry, VersionTag, utcnow
+from registry.services.names import check_alias, check_name
+
+VISIBILITIES = ("organization", "restricted")
+
+
+def create_registry(
+    session: Session,
+    name: str,
+    *,
+    description: str = "",
+    allowed_types: list[str] | None = None,
+    visibility: str = "organization",
+    protected_aliases: list[str] | None = None,
+) -> Registry:
+    check_name("registry", name)
+    if session.exec(select(Registry.id).where(Registry.name == name)).first() is not None:
+        raise Conflict(f"registry {name!r} already exists")
+    registry = Registry(name=name)
+    apply_registry_fields(
+        registry,
+        description=description,
+        allowed_types=allowed_types or [],
+        visibility=visibility,
+        protected_aliases=protected_aliases or [],
+    )
+    session.add(registry)
+    session.flush()
+    return registry
+
+
+def apply_registry_fields(
+    registry: Registry,
+    *,
+    description: str | None = None,
+    allowed_types: list[str] | None = None,
+    visibility: str | None = None,
+    protected_aliases: list[str] | None = None,
+) -> None:
+    """Set the given fields (None leaves one unchanged), validating each."""
+    if description is not None:
+        registry.description = description
+    if allowed_types is not None:
+        registry.allowed_types = sorted({check_name("artifact type", t) for t in allowed_types})
+    if visibility is not None:
+        if visibility not in VISIBILITIES:
+            raise InvalidInput(
+                f"registry visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}"
+            )
+        registry.visibility = visibility
+    if protected_aliases is not None:
+        registry.protected_aliases = sorted({check_alias(a) for a in protected_aliases})
+    registry.updated_at = utcnow()
+
+
+def get_registry(session: Session, name: str, *, for_update: bool = False) -> Registry:
+    query = select(Registry).where(Registry.name == check_name("registry", name))
+    if for_update:
+        query = query.with_for_update()
+    registry = session.exec(query).first()
+    if registry is None:
+        raise NotFound(f"registry {name!r} does not exist")
+    return registry
+
+
+def list_registries(session: Session) -> list[Registry]:
+    return list(session.exec(select(Registry).order_by(Registry.name)))
+
+
+def delete_registry(session: Session, registry: Registry) -> None:
+    """Remove the registry with its portfolios. Links own no files, so nothing else goes:
+    the linked project versions stay where they are."""
+    collection_ids = select(ArtifactCollection.id).where(
+        ArtifactCollection.registry_id == registry.id
+    )
+    version_ids = select(ArtifactVersion.id).where(
+        col(ArtifactVersion.collection_id).in_(collection_ids)
+    )
+    session.execute(delete(Alias).where(col(Alias.collection_id).in_(collection_ids)))
+    session.execute(delete(VersionTag).where(col(VersionTag.version_id).in_(version_ids)))
+    session.execute(
+        delete(ArtifactVersion).where(col(ArtifactVersion.collection_id).in_(collection_ids))
+    )
+    session.execute(
+        delete(ArtifactCollection).where(col(ArtifactCollection.registry_id) == registry.id)
+    )
+    session.delete(registry)
+
+
+def check_type_allowed(registry: Registry, type_: str) -> None:
+    if registry.allowed_types and type_ not in registry.allowed_types:
+        allowed = ", ".join(registry.allowed_types)
+        raise InvalidInput(
+            f"registry {registry.name!r} accepts artifact types [{allowed}]; "
+            f"an artifact of type {type_!r} cannot be linked into it"
+        )

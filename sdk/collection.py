@@ -1,0 +1,43 @@
+"""`ArtifactCollection`: a sequence of versions in a project, or a registry's portfolio."""
+
+from typing import Any
+
+from sdk.artifact import Artifact
+from sdk.connection import Connection
+from sdk.results import Results
+
+
+class ArtifactCollection:
+    def __init__(self, conn: Connection, record: dict[str, Any]) -> None:
+        self._conn = conn
+        self._record = record
+
+    name = property(lambda self: self._record["name"])
+    type = property(lambda self: self._record["type"])
+    project = property(lambda self: self._record["project"])
+    registry = property(lambda self: self._record.get("registry"))
+    description = property(lambda self: self._record["description"])
+    tags = property(lambda self: list(self._record["tags"]))
+    version_count = property(lambda self: self._record["version_count"])
+
+    @property
+    def path(self) -> str:
+        owner = f"@{self.registry}" if self.registry else self.project
+        return f"{owner}/{self.name}"
+
+    def versions(self, filter: dict[str, Any] | None = None) -> Results[Artifact]:
+        """The committed versions, oldest first, optionally filtered (a lazy iterable)."""
+        scope = {"registry": self.registry} if self.registry else {"project": self.project}
+        body = {**scope, "collection": self.name, "filter": filter}
+        return version_results(self._conn, body)
+
+    def __repr__(self) -> str:
+        return f"<ArtifactCollection {self.path} type={self.type}>"
+
+
+def version_results(conn: Connection, body: dict[str, Any]) -> Results[Artifact]:
+    return Results(conn, "versions", body, lambda record: Artifact._from_record(conn, record))
+
+
+def collection_results(conn: Connection, body: dict[str, Any]) -> Results[ArtifactCollection]:
+    return Results(conn, "collections", body, lambda record: ArtifactCollection(conn, record))
