@@ -4,6 +4,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.text import Text
 from rich.tree import Tree
 
 from registry.cli.output import emit, fail_cleanly, json_object, json_option
@@ -153,11 +154,12 @@ def _grow(tree: Tree, graph: Lineage, node_id: str, walk: Any, path: set[str]) -
             _grow(branch, graph, neighbour, walk, path | {neighbour})
 
 
-def _label(graph: Lineage, node_id: str) -> str:
+def _label(graph: Lineage, node_id: str) -> Text:
+    """Plain text: names may hold brackets that rich would read as markup."""
     node = graph.node(node_id)
     if node.kind == "run":
-        return f"run {node_id.removeprefix('run:')} ({node.name}, {node.state})"
-    return f"{node.name} [{node.type}]"
+        return Text(f"run {node_id.removeprefix('run:')} ({node.name}, {node.state})")
+    return Text(f"{node.name} [{node.type}]")
 
 
 def _graph_record(graph: Lineage) -> dict[str, Any]:
