@@ -1,11 +1,14 @@
 """Rows -> wire shapes, with batched lookups so lists cost a fixed number of queries."""
 
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, SQLModel, col, func, select
 
 from registry.models import (
+    Alias,
     ArtifactCollection,
     ArtifactVersion,
     Project,
@@ -23,74 +26,128 @@ from registry.schemas import (
     RunRef,
     VersionPublic,
 )
-from registry.services.aliases import aliases_by_version
+from registry.services.collections import CollectionRef
 from registry.services.lineage import LineageGraph
 from registry.services.runs import runs_by_id
-from registry.services.versions import COMMITTED
+from registry.services.versions import COMMITTED, find_version_id, resolve_version
 
 T = TypeVar("T", bound=SQLModel)
 
 
 def versions_public(session: Session, versions: list[ArtifactVersion]) -> list[VersionPublic]:
-    if not versions:
+    return versions_public_by_id(session, [v.id for v in versions])  # type: ignore[misc]
+
+
+def get_version_public(session: Session, ref: CollectionRef, selector: str) -> VersionPublic:
+    """The version a selector names, in four queries when it exists."""
+    version_id = find_version_id(session, ref, selector)
+    if version_id is None:
+        _, version = resolve_version(session, ref, selector)  # raises what is missing
+        version_id = version.id
+    return versions_public_by_id(session, [version_id])[0]  # type: ignore[list-item]
+
+
+def versions_public_by_id(session: Session, ids: list[int]) -> list[VersionPublic]:
+    """Three queries whatever the count: the versions with their owners, link sources
+    and producing runs joined in; then aliases; then tags. Plain rows, not ORM objects:
+    this is the hot path of every read (ORM loading cost more than the queries)."""
+    if not ids:
         return []
-    ids = [v.id for v in versions]
-    aliases = aliases_by_version(session, ids)  # type: ignore[arg-type]
-    tags: dict[int, list[str]] = {}
-    for version_id, tag in session.exec(
-        select(VersionTag.version_id, VersionTag.tag)
-        .where(col(VersionTag.version_id).in_(ids))
-        .order_by(VersionTag.tag)
-    ):
-        tags.setdefault(version_id, []).append(tag)
-    # A link shows the project version it points at: its name and its producing run.
-    sources = _rows_by_id(
-        session, ArtifactVersion, {v.source_version_id for v in versions if v.source_version_id}
+    # Mappings, not Row attributes: a Row is a tuple, so `row.index` is tuple.index.
+    rows = {row.id: row._mapping for row in session.execute(_VERSION_ROWS, {"ids": ids})}
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for version_id, name in session.execute(_VERSION_ALIASES, {"ids": ids}):
+        aliases[version_id].append(name)
+    tags: dict[int, list[str]] = defaultdict(list)
+    for version_id, tag in session.execute(_VERSION_TAGS, {"ids": ids}):
+        tags[version_id].append(tag)
+    return [_version_public(rows[i], aliases[i], tags[i]) for i in ids if i in rows]
+
+
+def _version_public(row: Any, aliases: list[str], tags: list[str]) -> VersionPublic:
+    owner = f"@{row['registry']}" if row["registry"] else row["project"]
+    source = (
+        f"{row['source_project']}/{row['source_collection']}:v{row['source_index']}"
+        if row["source_index"] is not None
+        else None
     )
-    collections = _rows_by_id(
-        session,
-        ArtifactCollection,
-        {v.collection_id for v in [*versions, *sources.values()]},
+    return VersionPublic(
+        id=row["id"],
+        project=row["project"],
+        registry=row["registry"],
+        collection=row["collection"],
+        type=row["type"],
+        version=f"v{row['index']}",
+        index=row["index"],
+        qualified_name=f"{owner}/{row['collection']}:v{row['index']}",
+        digest=row["digest"],
+        manifest_digest=row["manifest_digest"],
+        size=row["size"],
+        file_count=row["file_count"],
+        description=row["description"],
+        metadata=row["metadata"],
+        aliases=aliases,
+        tags=tags,
+        state=row["state"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        ttl_seconds=row["ttl_seconds"],
+        producer_run=RunRef(project=row["run_project"], id=row["run_id"])
+        if row["run_id"]
+        else None,
+        source=source,
     )
-    homes = _home_names(session, list(collections.values()))
-    producer_ids = {v.producer_run_id for v in [*versions, *sources.values()] if v.producer_run_id}
-    producers = runs_by_id(session, producer_ids)
-    run_projects = _project_names(session, {r.project_id for r in producers.values()})
-    result = []
-    for v in versions:
-        collection = collections[v.collection_id]
-        source = sources.get(v.source_version_id) if v.source_version_id else None
-        owner = source or v
-        producer = producers.get(owner.producer_run_id) if owner.producer_run_id else None
-        result.append(
-            VersionPublic(
-                id=v.id,  # type: ignore[arg-type]
-                project=homes[collection.id].project,  # type: ignore[index]
-                registry=homes[collection.id].registry,  # type: ignore[index]
-                collection=collection.name,
-                type=collection.type,
-                version=f"v{v.index}",
-                index=v.index,
-                qualified_name=f"{homes[collection.id]}/{collection.name}:v{v.index}",  # type: ignore[index]
-                digest=v.digest,
-                manifest_digest=v.manifest_digest,
-                size=v.size,
-                file_count=v.file_count,
-                description=v.description,
-                metadata=v.metadata_,
-                aliases=aliases.get(v.id, []),  # type: ignore[arg-type]
-                tags=tags.get(v.id, []),  # type: ignore[arg-type]
-                state=v.state,
-                created_at=v.created_at,
-                updated_at=v.updated_at,
-                ttl_seconds=v.ttl_seconds,
-                producer_run=RunRef(project=run_projects[producer.project_id], id=producer.run_id)
-                if producer
-                else None,
-                source=_qualified(homes, collections, source) if source else None,
-            )
+
+
+def _version_rows_query() -> Any:
+    version = ArtifactVersion.__table__  # type: ignore[attr-defined]
+    collection = ArtifactCollection.__table__  # type: ignore[attr-defined]
+    project = Project.__table__  # type: ignore[attr-defined]
+    registry = Registry.__table__  # type: ignore[attr-defined]
+    run = Run.__table__  # type: ignore[attr-defined]
+    # A link shows the project version it points at, and that version's producer.
+    source, source_collection = version.alias("source"), collection.alias("source_collection")
+    source_project, run_project = project.alias("source_project"), project.alias("run_project")
+    producer = func.coalesce(source.c.producer_run_id, version.c.producer_run_id)
+    joined = (
+        version.join(collection, collection.c.id == version.c.collection_id)
+        .outerjoin(project, project.c.id == collection.c.project_id)
+        .outerjoin(registry, registry.c.id == collection.c.registry_id)
+        .outerjoin(source, source.c.id == version.c.source_version_id)
+        .outerjoin(source_collection, source_collection.c.id == source.c.collection_id)
+        .outerjoin(source_project, source_project.c.id == source_collection.c.project_id)
+        .outerjoin(run, run.c.id == producer)
+        .outerjoin(run_project, run_project.c.id == run.c.project_id)
+    )
+    return (
+        select(  # type: ignore[call-overload]
+            version,
+            collection.c.name.label("collection"),
+            collection.c.type,
+            project.c.name.label("project"),
+            registry.c.name.label("registry"),
+            source.c.index.label("source_index"),
+            source_collection.c.name.label("source_collection"),
+            source_project.c.name.label("source_project"),
+            run.c.run_id,
+            run_project.c.name.label("run_project"),
         )
-    return result
+        .select_from(joined)
+        .where(version.c.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+_VERSION_ROWS = _version_rows_query()
+_VERSION_ALIASES = (
+    select(Alias.version_id, Alias.name)
+    .where(col(Alias.version_id).in_(bindparam("ids", expanding=True)))
+    .order_by(Alias.name)
+)
+_VERSION_TAGS = (
+    select(VersionTag.version_id, VersionTag.tag)
+    .where(col(VersionTag.version_id).in_(bindparam("ids", expanding=True)))
+    .order_by(VersionTag.tag)
+)
 
 
 def version_public(session: Session, version: ArtifactVersion) -> VersionPublic:
@@ -228,6 +285,12 @@ def _qualified(
 ) -> str:
     collection = collections[version.collection_id]
     return f"{homes[collection.id]}/{collection.name}:v{version.index}"  # type: ignore[index]
+
+
+def rows_by_id(session: Session, table: type[T], ids: list[int]) -> list[T]:
+    """ORM rows in the order of `ids`."""
+    found = _rows_by_id(session, table, set(ids))
+    return [found[i] for i in ids if i in found]
 
 
 def _rows_by_id(session: Session, table: type[T], ids: set[int]) -> dict[int, T]:

@@ -22,10 +22,13 @@ Operators (on a field)
     $not                       an operator object; matches where it does not
 
 Semantics, identical on SQLite and PostgreSQL
-- Values only compare with values of the same kind: numbers with numbers (integers
-  and floats alike, booleans are not numbers), strings with strings (by code point),
-  booleans and null only through $eq/$ne/$in/$nin. A value of another kind, or a
-  missing field, makes a positive operator false.
+- Fields other than JSON paths have one kind (string, number, time; tag and alias
+  hold strings) and refuse operands of another kind with an error, as a typo would
+  otherwise silently match nothing.
+- In JSON paths, values only compare with values of the same kind: numbers with
+  numbers (integers and floats alike, booleans are not numbers), strings with strings
+  (by code point), booleans and null only through $eq/$ne/$in/$nin. A value of another
+  kind, or a missing path, makes a positive operator false.
 - Negations are complements: $ne is not $eq, $nin is not $in, $not is not its
   operators, $nor is not $or. So {"metadata.x": {"$ne": 1}} matches a missing x.
 - List fields (`tag`, `alias`) match when any element satisfies the operator

@@ -33,8 +33,9 @@ class Search:
     cursor: str | None = None
 
 
-def search(session: Session, query: Search) -> tuple[list[Any], str | None]:
-    """One page of rows and the cursor of the next page (None on the last)."""
+def search(session: Session, query: Search) -> tuple[list[int], str | None]:
+    """One page of matching ids, in order, and the cursor of the next page (None on
+    the last). Only ids and sort keys are read here; views load what they show."""
     target = TARGETS[query.target]
     dialect = session.get_bind().dialect.name
     if query.sort not in target.sort_keys:
@@ -44,24 +45,39 @@ def search(session: Session, query: Search) -> tuple[list[Any], str | None]:
         raise InvalidInput(f"order must be 'asc' or 'desc', not {query.order!r}")
     sort_column = col(target.sort_keys[query.sort])
     id_column = col(target.table.id)
-    statement = select(target.table).where(*_scope(session, query, dialect))
-    if query.filter:
-        statement = statement.where(target.compile(parse_filter(query.filter), dialect))
+    # Filters are checked before the scope is looked up: a bad filter is the
+    # request's own fault whatever the database holds.
+    filters = _Filters(
+        target=_compiled(target, query.filter, dialect),
+        registries=_compiled(REGISTRIES, query.registry_filter, dialect),
+        collections=_compiled(COLLECTIONS, query.collection_filter, dialect),
+    )
+    statement = select(id_column, sort_column).where(*_scope(session, query, filters))
+    if filters.target is not None:
+        statement = statement.where(filters.target)
     descending = query.order == "desc"
     if query.cursor is not None:
         position = decode_cursor(query.cursor, query.sort, query.order)
         statement = statement.where(after_cursor(sort_column, id_column, position, descending))
     ordering = [sort_column.desc(), id_column.desc()] if descending else [sort_column, id_column]
-    rows = list(session.exec(statement.order_by(*ordering).limit(query.limit + 1)))
+    rows = list(session.execute(statement.order_by(*ordering).limit(query.limit + 1)))
+    ids = [row_id for row_id, _ in rows[: query.limit]]
     if len(rows) <= query.limit:
-        return rows, None
-    rows = rows[: query.limit]
-    last = rows[-1]
-    value = getattr(last, target.sort_keys[query.sort].key)
-    return rows, encode_cursor(query.sort, query.order, value, last.id)
+        return ids, None
+    last_id, last_value = rows[query.limit - 1]
+    return ids, encode_cursor(query.sort, query.order, last_value, last_id)
 
 
-def _scope(session: Session, query: Search, dialect: str) -> list[Any]:
+@dataclass
+class _Filters:
+    """The request's filters, compiled before anything is looked up."""
+
+    target: Any
+    registries: Any
+    collections: Any
+
+
+def _scope(session: Session, query: Search, filters: _Filters) -> list[Any]:
     """Conditions that keep the search inside the asked project, registry or collection."""
     if query.collection is not None and query.target != "versions":
         raise InvalidInput("collection narrows a search of versions only")
@@ -78,39 +94,34 @@ def _scope(session: Session, query: Search, dialect: str) -> list[Any]:
         if query.project is not None:
             conditions.append(Run.project_id == get_project(session, query.project).id)
         return conditions
+    if query.target == "collections" and query.collection_filter is not None:
+        raise InvalidInput("use `filter` to filter collections")
 
-    collections = _collection_scope(session, query, dialect)
+    collections: list[Any] = []
+    if query.project is not None:
+        collections.append(ArtifactCollection.project_id == get_project(session, query.project).id)
+    if query.registry is not None:
+        registry_id = get_registry(session, query.registry).id
+        collections.append(ArtifactCollection.registry_id == registry_id)
+    if filters.registries is not None:
+        matching = select(Registry.id).where(filters.registries)
+        collections.append(col(ArtifactCollection.registry_id).in_(matching))
+    if filters.collections is not None:
+        collections.append(filters.collections)
     if query.target == "collections":
-        if query.collection_filter is not None:
-            raise InvalidInput("use `filter` to filter collections")
         return collections
+
     conditions.append(ArtifactVersion.state == COMMITTED)
     if query.collection is not None:
         ref = CollectionRef(name=query.collection, project=query.project, registry=query.registry)
         if ref.project is None and ref.registry is None:
             raise InvalidInput("collection needs the project or registry that holds it")
         conditions.append(ArtifactVersion.collection_id == find_collection(session, ref).id)
-    elif collections:
+    if collections:
         narrowed = select(ArtifactCollection.id).where(*collections)
         conditions.append(col(ArtifactVersion.collection_id).in_(narrowed))
     return conditions
 
 
-def _collection_scope(session: Session, query: Search, dialect: str) -> list[Any]:
-    conditions: list[Any] = []
-    if query.project is not None:
-        conditions.append(ArtifactCollection.project_id == get_project(session, query.project).id)
-    if query.registry is not None:
-        conditions.append(
-            ArtifactCollection.registry_id == get_registry(session, query.registry).id
-        )
-    if query.registry_filter is not None:
-        matching = select(Registry.id).where(_compiled(REGISTRIES, query.registry_filter, dialect))
-        conditions.append(col(ArtifactCollection.registry_id).in_(matching))
-    if query.target == "versions" and query.collection_filter is not None:
-        conditions.append(_compiled(COLLECTIONS, query.collection_filter, dialect))
-    return conditions
-
-
-def _compiled(target: Target, raw: dict[str, Any], dialect: str) -> Any:
-    return target.compile(parse_filter(raw), dialect)
+def _compiled(target: Target, raw: dict[str, Any] | None, dialect: str) -> Any:
+    return target.compile(parse_filter(raw), dialect) if raw else None

@@ -1,10 +1,14 @@
 """Looking up versions: by `v<N>`, by alias, or by artifact digest."""
 
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from registry.db import MAX_INT64
 from registry.errors import NotFound
-from registry.models import ArtifactCollection, ArtifactVersion
+from registry.models import Alias, ArtifactCollection, ArtifactVersion, Project, Registry
 from registry.services.aliases import find_alias_target
 from registry.services.collections import CollectionRef, find_collection
 from registry.services.names import LATEST, VERSION_PATTERN
@@ -35,6 +39,45 @@ def resolve_version(
     if version is None:
         raise NotFound(f"{ref}:{selector} does not exist")
     return collection_row, version
+
+
+def find_version_id(session: Session, ref: CollectionRef, selector: str | None) -> int | None:
+    """The committed version's id in one query (the read path's fast lookup); None when
+    anything is missing: `resolve_version` then says precisely what."""
+    selector = selector or LATEST
+    value: int | str
+    if match := VERSION_PATTERN.match(selector):
+        kind, value = "index", min(int(match.group(1)), MAX_INT64)
+    elif is_digest(selector):
+        kind, value = "digest", selector
+    else:
+        kind, value = "alias", selector
+    owner = ref.registry if ref.registry is not None else ref.project
+    params = {"owner": owner, "collection": ref.name, "value": value}
+    return session.execute(_lookup(ref.registry is not None, kind), params).scalar()
+
+
+@cache
+def _lookup(in_registry: bool, kind: str) -> Any:
+    owner_table = Registry if in_registry else Project
+    owner_key = ArtifactCollection.registry_id if in_registry else ArtifactCollection.project_id
+    query = (
+        select(ArtifactVersion.id)
+        .join(ArtifactCollection, col(ArtifactCollection.id) == ArtifactVersion.collection_id)
+        .join(owner_table, col(owner_table.id) == owner_key)
+        .where(
+            owner_table.name == bindparam("owner"),
+            ArtifactCollection.name == bindparam("collection"),
+            ArtifactVersion.state == COMMITTED,
+        )
+    )
+    if kind == "alias":
+        target = select(Alias.version_id).where(
+            Alias.collection_id == ArtifactCollection.id, Alias.name == bindparam("value")
+        )
+        return query.where(ArtifactVersion.id == target.scalar_subquery())
+    column = ArtifactVersion.index if kind == "index" else ArtifactVersion.digest
+    return query.where(column == bindparam("value"))
 
 
 def find_committed(

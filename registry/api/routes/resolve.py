@@ -5,8 +5,7 @@ from fastapi import APIRouter
 from registry.api.deps import SessionDep
 from registry.schemas import VersionPublic
 from registry.services.paths import parse_path
-from registry.services.versions import resolve_version
-from registry.views import version_public
+from registry.views import get_version_public
 
 router = APIRouter(tags=["artifacts"])
 
@@ -15,5 +14,4 @@ router = APIRouter(tags=["artifacts"])
 def resolve(path: str, session: SessionDep) -> VersionPublic:
     """The version a full artifact path names (no selector means `latest`)."""
     ref, selector = parse_path(path)
-    _, version = resolve_version(session, ref, selector)
-    return version_public(session, version)
+    return get_version_public(session, ref, selector)

@@ -26,7 +26,13 @@ from registry.services.lineage import Direction, lineage, source_of
 from registry.services.manifests import committed_manifest
 from registry.services.names import LATEST
 from registry.services.versions import list_versions, resolve_version
-from registry.views import lineage_public, runs_public, version_public, versions_public
+from registry.views import (
+    get_version_public,
+    lineage_public,
+    runs_public,
+    version_public,
+    versions_public,
+)
 
 
 def version_routes(collection_ref: Callable[..., CollectionRef]) -> APIRouter:
@@ -48,8 +54,7 @@ def version_routes(collection_ref: Callable[..., CollectionRef]) -> APIRouter:
 
     @router.get("/versions/{selector}")
     def get_version(ref: Ref, selector: str, session: SessionDep) -> VersionPublic:
-        _, version = resolve_version(session, ref, selector)
-        return version_public(session, version)
+        return get_version_public(session, ref, selector)
 
     @router.patch("/versions/{selector}")
     def update_version(
