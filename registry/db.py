@@ -54,6 +54,11 @@ def _make_sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def read_only(engine: Engine) -> Engine:
+    """The engine whose transactions begin as readers (plain BEGIN on SQLite)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 @contextmanager
 def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One transaction: commits once at the end, rolls back on any error."""

@@ -15,7 +15,7 @@ from registry.api.routes import (
     resolve,
     runs,
 )
-from registry.db import make_engine
+from registry.db import make_engine, read_only
 from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = make_engine(settings.resolved_database_url)
+        app.state.read_engine = read_only(app.state.engine)
         app.state.blob_store = BlobStore.from_url(
             settings.resolved_storage_url, settings.storage_options
         )

@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, literal, text, union_all
 from sqlmodel import Session, SQLModel, col, func, select
 
 from registry.models import (
@@ -39,7 +39,7 @@ def versions_public(session: Session, versions: list[ArtifactVersion]) -> list[V
 
 
 def get_version_public(session: Session, ref: CollectionRef, selector: str) -> VersionPublic:
-    """The version a selector names, in four queries when it exists."""
+    """The version a selector names, in three queries when it exists."""
     version_id = find_version_id(session, ref, selector)
     if version_id is None:
         _, version = resolve_version(session, ref, selector)  # raises what is missing
@@ -48,19 +48,17 @@ def get_version_public(session: Session, ref: CollectionRef, selector: str) -> V
 
 
 def versions_public_by_id(session: Session, ids: list[int]) -> list[VersionPublic]:
-    """Three queries whatever the count: the versions with their owners, link sources
-    and producing runs joined in; then aliases; then tags. Plain rows, not ORM objects:
+    """Two queries whatever the count: the versions with their owners, link sources
+    and producing runs joined in; then their aliases and tags together. Plain rows, not ORM objects:
     this is the hot path of every read (ORM loading cost more than the queries)."""
     if not ids:
         return []
     # Mappings, not Row attributes: a Row is a tuple, so `row.index` is tuple.index.
     rows = {row.id: row._mapping for row in session.execute(_VERSION_ROWS, {"ids": ids})}
-    aliases: dict[int, list[str]] = defaultdict(list)
-    for version_id, name in session.execute(_VERSION_ALIASES, {"ids": ids}):
-        aliases[version_id].append(name)
-    tags: dict[int, list[str]] = defaultdict(list)
-    for version_id, tag in session.execute(_VERSION_TAGS, {"ids": ids}):
-        tags[version_id].append(tag)
+    labels: dict[str, dict[int, list[str]]] = {"alias": defaultdict(list), "tag": defaultdict(list)}
+    for kind, version_id, name in session.execute(_VERSION_LABELS, {"ids": ids}):
+        labels[kind][version_id].append(name)
+    aliases, tags = labels["alias"], labels["tag"]
     return [_version_public(rows[i], aliases[i], tags[i]) for i in ids if i in rows]
 
 
@@ -138,16 +136,14 @@ def _version_rows_query() -> Any:
 
 
 _VERSION_ROWS = _version_rows_query()
-_VERSION_ALIASES = (
-    select(Alias.version_id, Alias.name)
-    .where(col(Alias.version_id).in_(bindparam("ids", expanding=True)))
-    .order_by(Alias.name)
-)
-_VERSION_TAGS = (
-    select(VersionTag.version_id, VersionTag.tag)
-    .where(col(VersionTag.version_id).in_(bindparam("ids", expanding=True)))
-    .order_by(VersionTag.tag)
-)
+_VERSION_LABELS = union_all(
+    select(literal("alias").label("kind"), Alias.version_id, Alias.name).where(
+        col(Alias.version_id).in_(bindparam("ids", expanding=True))
+    ),
+    select(literal("tag"), VersionTag.version_id, VersionTag.tag).where(
+        col(VersionTag.version_id).in_(bindparam("ids", expanding=True))
+    ),
+).order_by(text("kind"), text("name"))
 
 
 def version_public(session: Session, version: ArtifactVersion) -> VersionPublic:

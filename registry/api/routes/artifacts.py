@@ -10,7 +10,7 @@ from registry.services.collections import CollectionRef
 from registry.views import version_public
 
 
-def project_collection(project: str, collection: str) -> CollectionRef:
+async def project_collection(project: str, collection: str) -> CollectionRef:
     return CollectionRef(name=collection, project=project)
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from registry.api.deps import SessionDep
+from registry.api.deps import ReadSessionDep, SessionDep
 from registry.schemas import CollectionPublic, CollectionUpdate, ProjectPublic
 from registry.services import projects
 from registry.services.names import check_tags
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 
 
 @router.get("")
-def list_projects(session: SessionDep) -> list[ProjectPublic]:
+def list_projects(session: ReadSessionDep) -> list[ProjectPublic]:
     return [
         ProjectPublic.model_validate(p, from_attributes=True)
         for p in projects.list_projects(session)
@@ -20,26 +20,26 @@ def list_projects(session: SessionDep) -> list[ProjectPublic]:
 
 
 @router.get("/{project}")
-def get_project(project: str, session: SessionDep) -> ProjectPublic:
+def get_project(project: str, session: ReadSessionDep) -> ProjectPublic:
     return ProjectPublic.model_validate(
         projects.get_project(session, project), from_attributes=True
     )
 
 
 @router.get("/{project}/types")
-def list_types(project: str, session: SessionDep) -> list[str]:
+def list_types(project: str, session: ReadSessionDep) -> list[str]:
     return projects.list_types(session, project)
 
 
 @router.get("/{project}/collections")
 def list_collections(
-    project: str, session: SessionDep, type: str | None = None
+    project: str, session: ReadSessionDep, type: str | None = None
 ) -> list[CollectionPublic]:
     return collections_public(session, projects.list_collections(session, project, type))
 
 
 @router.get("/{project}/collections/{collection}")
-def get_collection(project: str, collection: str, session: SessionDep) -> CollectionPublic:
+def get_collection(project: str, collection: str, session: ReadSessionDep) -> CollectionPublic:
     return collections_public(session, [projects.get_collection(session, project, collection)])[0]
 
 

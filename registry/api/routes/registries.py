@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from registry.api.deps import SessionDep
+from registry.api.deps import ReadSessionDep, SessionDep
 from registry.api.routes.versions import version_routes
 from registry.schemas import (
     CollectionPublic,
@@ -23,7 +23,7 @@ from registry.views import collections_public, registries_public, version_public
 router = APIRouter(prefix="/registries", tags=["registries"])
 
 
-def registry_collection(registry: str, collection: str) -> CollectionRef:
+async def registry_collection(registry: str, collection: str) -> CollectionRef:
     return CollectionRef(name=collection, registry=registry)
 
 
@@ -41,12 +41,12 @@ def create_registry(body: RegistryCreate, session: SessionDep) -> RegistryPublic
 
 
 @router.get("")
-def list_registries(session: SessionDep) -> list[RegistryPublic]:
+def list_registries(session: ReadSessionDep) -> list[RegistryPublic]:
     return registries_public(registries.list_registries(session))
 
 
 @router.get("/{registry}")
-def get_registry(registry: str, session: SessionDep) -> RegistryPublic:
+def get_registry(registry: str, session: ReadSessionDep) -> RegistryPublic:
     return registries_public([registries.get_registry(session, registry)])[0]
 
 
@@ -72,14 +72,14 @@ def delete_registry(registry: str, session: SessionDep) -> None:
 
 
 @router.get("/{registry}/collections")
-def list_collections(registry: str, session: SessionDep) -> list[CollectionPublic]:
+def list_collections(registry: str, session: ReadSessionDep) -> list[CollectionPublic]:
     row = registries.get_registry(session, registry)
     return collections_public(session, list_portfolios(session, row))
 
 
 @router.get("/{registry}/collections/{collection}")
-def get_collection(registry: str, collection: str, session: SessionDep) -> CollectionPublic:
-    row = find_collection(session, registry_collection(registry, collection))
+def get_collection(registry: str, collection: str, session: ReadSessionDep) -> CollectionPublic:
+    row = find_collection(session, CollectionRef(name=collection, registry=registry))
     return collections_public(session, [row])[0]
 
 
@@ -87,7 +87,9 @@ def get_collection(registry: str, collection: str, session: SessionDep) -> Colle
 def update_collection(
     registry: str, collection: str, body: CollectionUpdate, session: SessionDep
 ) -> CollectionPublic:
-    row = find_collection(session, registry_collection(registry, collection), for_update=True)
+    row = find_collection(
+        session, CollectionRef(name=collection, registry=registry), for_update=True
+    )
     if body.description is not None:
         row.description = body.description
     if body.tags is not None:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from registry.api.deps import SessionDep
+from registry.api.deps import ReadSessionDep, SessionDep
 from registry.db import MAX_INT64
 from registry.errors import InvalidInput
 from registry.schemas import (
@@ -48,7 +48,7 @@ def start_run(project: str, body: RunCreate, session: SessionDep) -> RunStarted:
 @router.get("")
 def list_runs(
     project: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RunPublic]:
@@ -56,7 +56,7 @@ def list_runs(
 
 
 @router.get("/{run_id}")
-def get_run(project: str, run_id: str, session: SessionDep) -> RunPublic:
+def get_run(project: str, run_id: str, session: ReadSessionDep) -> RunPublic:
     return runs_public(session, [runs.get_run(session, project, run_id)])[0]
 
 
@@ -85,7 +85,7 @@ def log_metrics(project: str, run_id: str, body: MetricBatch, session: SessionDe
 
 @router.get("/{run_id}/metrics")
 def metric_history(
-    project: str, run_id: str, session: SessionDep, key: str | None = None
+    project: str, run_id: str, session: ReadSessionDep, key: str | None = None
 ) -> list[MetricPoint]:
     run = runs.get_run(session, project, run_id)
     return [
@@ -115,7 +115,7 @@ def use_artifact(
 def run_lineage(
     project: str,
     run_id: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     direction: Direction = "both",
     depth: Annotated[int | None, Query(ge=0, le=10_000)] = None,
 ) -> LineagePublic:
@@ -126,7 +126,7 @@ def run_lineage(
 
 @router.get("/{run_id}/artifacts")
 def run_artifacts(
-    project: str, run_id: str, session: SessionDep, direction: str = "output"
+    project: str, run_id: str, session: ReadSessionDep, direction: str = "output"
 ) -> list[VersionPublic]:
     run = runs.get_run(session, project, run_id)
     return versions_public(session, runs.artifacts_of(session, run, direction))

@@ -3,12 +3,12 @@
 (`/registries/{registry}/collections/{collection}`): read, update, delete or
 unlink, files, consumers, aliases and lineage."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from registry.api.deps import BlobStoreDep, SessionDep
+from registry.api.deps import BlobStoreDep, ReadSessionDep, SessionDep
 from registry.db import MAX_INT64
 from registry.errors import InvalidInput
 from registry.schemas import (
@@ -35,15 +35,16 @@ from registry.views import (
 )
 
 
-def version_routes(collection_ref: Callable[..., CollectionRef]) -> APIRouter:
-    """The routes, with `collection_ref` turning the path parameters into a CollectionRef."""
+def version_routes(collection_ref: Callable[..., Awaitable[CollectionRef]]) -> APIRouter:
+    """The routes, with `collection_ref` turning the path parameters into a CollectionRef.
+    It is async (it does no I/O): a sync dependency would cost a thread hop per request."""
     router = APIRouter()
     Ref = Annotated[CollectionRef, Depends(collection_ref)]
 
     @router.get("/versions")
     def get_versions(
         ref: Ref,
-        session: SessionDep,
+        session: ReadSessionDep,
         offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[VersionPublic]:
@@ -53,7 +54,7 @@ def version_routes(collection_ref: Callable[..., CollectionRef]) -> APIRouter:
         )
 
     @router.get("/versions/{selector}")
-    def get_version(ref: Ref, selector: str, session: SessionDep) -> VersionPublic:
+    def get_version(ref: Ref, selector: str, session: ReadSessionDep) -> VersionPublic:
         return get_version_public(session, ref, selector)
 
     @router.patch("/versions/{selector}")
@@ -90,7 +91,7 @@ def version_routes(collection_ref: Callable[..., CollectionRef]) -> APIRouter:
     def list_files(
         ref: Ref,
         selector: str,
-        session: SessionDep,
+        session: ReadSessionDep,
         store: BlobStoreDep,
         prefix: str = "",
         offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
@@ -108,7 +109,7 @@ def version_routes(collection_ref: Callable[..., CollectionRef]) -> APIRouter:
         return FilePage(files=files, next_offset=offset + limit if more else None)
 
     @router.get("/versions/{selector}/consumers")
-    def list_consumers(ref: Ref, selector: str, session: SessionDep) -> list[RunPublic]:
+    def list_consumers(ref: Ref, selector: str, session: ReadSessionDep) -> list[RunPublic]:
         """Runs that used this version (lineage: run --uses--> version)."""
         _, version = resolve_version(session, ref, selector)
         return runs_public(session, runs.consumers_of(session, source_of(session, version)))
@@ -117,7 +118,7 @@ def version_routes(collection_ref: Callable[..., CollectionRef]) -> APIRouter:
     def version_lineage(
         ref: Ref,
         selector: str,
-        session: SessionDep,
+        session: ReadSessionDep,
         direction: Direction = "both",
         depth: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     ) -> LineagePublic:
