@@ -88,7 +88,7 @@ class _Parser:
                 )
             else:
                 parts.append(self.field(key, value, depth))
-        return And(tuple(parts))
+        return _all(parts)
 
     def logical(self, op: str, value: object, depth: int) -> Node:
         if not isinstance(value, list) or not value:
@@ -135,7 +135,7 @@ class _Parser:
                 parts.append(self.regex(name, operand, ops.get("$options", "")))
             else:
                 parts.append(self.condition(name, op, operand))
-        return And(tuple(parts))
+        return _all(parts)
 
     def condition(self, name: str, op: str, operand: object) -> Condition:
         self.conditions += 1
@@ -175,6 +175,10 @@ class _Parser:
                 f"$regex on field {name!r} is not a valid RE2 pattern: {exc}"
             ) from None
         return Condition(name, "$regex", pattern, ignore_case=options == "i")
+
+
+def _all(parts: list[Node]) -> Node:
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 def parse_time(field: str, value: object) -> datetime:
