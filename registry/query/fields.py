@@ -58,7 +58,7 @@ class ColumnField:
         if cond.op == "$exists":
             return true() if cond.operand else false()
         if cond.op in ("$regex", "$contains"):
-            self._expect_string(cond)
+            self._expect_string(cond, cond.operand)
             if cond.op == "$regex":
                 return regex(self.column, cond.operand, cond.ignore_case, dialect)
             return (
@@ -86,8 +86,7 @@ class ColumnField:
         return value
 
     @staticmethod
-    def _expect_string(cond: Condition, value: Any = None) -> str:
-        value = cond.operand if value is None else value
+    def _expect_string(cond: Condition, value: Any) -> str:
         if not isinstance(value, str):
             raise InvalidInput(f"field {cond.field!r} compares with strings, not {value!r}")
         return value
