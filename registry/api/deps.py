@@ -6,19 +6,34 @@ Every other route takes `SessionDep`: a writing transaction that commits when th
 route returns and rolls back if it raises.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from registry.db import session_scope
 from registry.storage.blob_store import BlobStore
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with session_scope(request.app.state.engine) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A writing transaction. Creating the session does no I/O (BEGIN comes with the
+    route's first query, in its worker thread); commit or rollback, and the close,
+    happen in one worker-thread call, so a write costs two thread hops, not three."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        session.commit() if commit else session.rollback()
+    finally:
+        session.close()
 
 
 async def get_read_session(request: Request) -> AsyncIterator[Session]:

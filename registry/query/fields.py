@@ -44,7 +44,9 @@ def _compare(left: Any, op: str, right: Any) -> Expr:
 
 
 class Field(Protocol):
-    def condition(self, cond: Condition, dialect: str) -> Expr: ...
+    def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
+        """`drives` is false for an ANDed condition after the first (see ListTableField)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class ColumnField:
     column: Any
     kind: Kind
 
-    def condition(self, cond: Condition, dialect: str) -> Expr:
+    def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
         if cond.op == "$exists":
             return true() if cond.operand else false()
         if cond.op in ("$regex", "$contains"):
@@ -100,7 +102,7 @@ class RelatedField:
     parent_id: Any
     field: ColumnField
 
-    def condition(self, cond: Condition, dialect: str) -> Expr:
+    def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
         inner = self.field.condition(cond, dialect)
         return self.key.in_(select(self.parent_id).where(inner))
 
@@ -113,12 +115,17 @@ class ListTableField:
     owner: Any
     element: Any
 
-    def condition(self, cond: Condition, dialect: str) -> Expr:
+    def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
+        """`id IN (SELECT ...)` lets SQLite drive a search from the list's index; a
+        condition that only checks rows found otherwise is a correlated EXISTS, since
+        SQLite would build a second IN list in full (30,000 rows for a common tag)."""
         if cond.op == "$exists":
             present = self.key.in_(select(self.owner))
             return present if cond.operand else not_(present)
         inner = ColumnField(self.element, "string").condition(cond, dialect)
-        return self.key.in_(select(self.owner).where(inner))
+        if drives:
+            return self.key.in_(select(self.owner).where(inner))
+        return exists(select(literal(1)).where(self.owner == self.key, inner))
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class ListJsonField:
 
     column: Any
 
-    def condition(self, cond: Condition, dialect: str) -> Expr:
+    def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
         if dialect == "postgresql":
             elements = func.json_array_elements_text(self.column).table_valued("value")
         else:
@@ -147,7 +154,7 @@ class JsonPathField:
     column: Any
     path: tuple[str, ...]
 
-    def condition(self, cond: Condition, dialect: str) -> Expr:
+    def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
         json = (
             _PostgresJson(self.column, self.path)
             if dialect == "postgresql"

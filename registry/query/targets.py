@@ -36,14 +36,17 @@ class Target:
         known = [*self.fields, *(f"{root}.<path>" for root in self.json_columns)]
         raise InvalidInput(f"unknown field {name[:100]!r}; fields here: {', '.join(known)}")
 
-    def compile(self, node: Node, dialect: str) -> Expr:
+    def compile(self, node: Node, dialect: str, drives: bool = True) -> Expr:
         if isinstance(node, Condition):
-            return self.field(node.field).condition(node, dialect)
+            return self.field(node.field).condition(node, dialect, drives)
         if isinstance(node, Not):
             return not_(self.compile(node.part, dialect))
         if isinstance(node, And):
-            narrowest_first = sorted(node.parts, key=_narrowness)
-            return and_(true(), *(self.compile(part, dialect) for part in narrowest_first))
+            if not node.parts:
+                return true()
+            first, *rest = sorted(node.parts, key=_narrowness)
+            parts = [self.compile(first, dialect), *(self.compile(p, dialect, False) for p in rest)]
+            return and_(true(), *parts)
         assert isinstance(node, Or)
         return or_(false(), *(self.compile(part, dialect) for part in node.parts))
 

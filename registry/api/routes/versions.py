@@ -6,9 +6,10 @@ unlink, files, consumers, aliases and lineage."""
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from registry.api.deps import BlobStoreDep, ReadSessionDep, SessionDep
+from registry.api.responses import json_response
 from registry.db import MAX_INT64
 from registry.errors import InvalidInput
 from registry.schemas import (
@@ -53,9 +54,9 @@ def version_routes(collection_ref: Callable[..., Awaitable[CollectionRef]]) -> A
             session, list_versions(session, collection_row, offset=offset, limit=limit)
         )
 
-    @router.get("/versions/{selector}")
-    def get_version(ref: Ref, selector: str, session: ReadSessionDep) -> VersionPublic:
-        return get_version_public(session, ref, selector)
+    @router.get("/versions/{selector}", response_model=VersionPublic)
+    def get_version(ref: Ref, selector: str, session: ReadSessionDep) -> Response:
+        return json_response(get_version_public(session, ref, selector))
 
     @router.patch("/versions/{selector}")
     def update_version(
