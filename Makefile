@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(PYTHON) -m uv
 
-.PHONY: serve test bench clean
+.PHONY: serve test bench bench-registry clean
 
 $(BIN)/strata: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || timeout 300 $(PYTHON) -m pip install -q uv
@@ -26,6 +26,11 @@ test: $(BIN)/strata
 bench: $(BIN)/strata
 	timeout 900 bash bench/setup_peers.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The registry benchmark (100,000 versions against MLflow); its own section of RESULTS.md.
+bench-registry: $(BIN)/strata
+	timeout 900 bash bench/setup_peers.sh
+	timeout 1800 $(BIN)/python bench/registry_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .strata

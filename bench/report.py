@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -350,7 +351,14 @@ METHOD = [
 ]
 
 
+OWNED_SECTION = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.S)
+
+
 def write(results: Results, md_path: Path, raw_path: Path) -> None:
-    md_path.write_text(results.markdown())
+    """Rewrite RESULTS.md, keeping the sections other benchmarks own (between
+    `<!-- name:start -->` and `<!-- name:end -->` markers)."""
+    old = md_path.read_text() if md_path.exists() else ""
+    kept = "".join("\n\n" + block.group(0) for block in OWNED_SECTION.finditer(old))
+    md_path.write_text(results.markdown().rstrip("\n") + kept + "\n")
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw_path.write_text(json.dumps(results.raw(), indent=1, default=str))
