@@ -63,11 +63,7 @@ class ColumnField:
             self._expect_string(cond, cond.operand)
             if cond.op == "$regex":
                 return regex(self.column, cond.operand, cond.ignore_case, dialect)
-            return (
-                func.strpos(self.column, cond.operand) > 0
-                if dialect == "postgresql"
-                else (func.instr(self.column, cond.operand) > 0)
-            )
+            return contains_text(self.column, cond.operand, dialect)
         if cond.op == "$in":
             values = [self._value(cond, item) for item in cond.operand]
             return self.column.in_(values) if values else false()
@@ -171,12 +167,8 @@ class JsonPathField:
         if op == "$contains":
             in_array = json.array_contains(operand)
             if isinstance(operand, str):
-                substring = (
-                    func.strpos(json.text(), operand)
-                    if dialect == "postgresql"
-                    else func.instr(json.text(), operand)
-                )
-                return or_(and_(json.is_string(), substring > 0), in_array)
+                substring = contains_text(json.text(), operand, dialect)
+                return or_(and_(json.is_string(), substring), in_array)
             return in_array
         if op == "$in":
             return json.one_of(operand)
@@ -315,6 +307,11 @@ class _PostgresJson:
             match = number == value
         found = exists(select(literal(1)).select_from(elements).where(match))
         return case((self.type == "array", found), else_=false())
+
+
+def contains_text(value: Any, substring: str, dialect: str) -> Expr:
+    position = func.strpos if dialect == "postgresql" else func.instr
+    return position(value, substring) > 0
 
 
 def regex(value: Any, pattern: str, ignore_case: bool, dialect: str) -> Expr:

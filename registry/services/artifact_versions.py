@@ -143,12 +143,8 @@ def delete_version(
     """Mark the version DELETED, and unlink it from every portfolio holding it; its
     blobs are reclaimed later by garbage collection."""
     members = _links_of(session, version)
-    held = [
-        name
-        for name in _aliases_of(session, version)
-        + [a for m in members for a in _aliases_of(session, m)]
-        if name != LATEST
-    ]
+    by_version = aliases_by_version(session, [version.id, *(m.id for m in members)])  # type: ignore[list-item]
+    held = [name for names in by_version.values() for name in names if name != LATEST]
     if held and not delete_aliases:
         raise Conflict(
             f"version v{version.index} still has aliases {held} (here or where it is linked); "
@@ -202,7 +198,3 @@ def add_aliases_and_tags(
 
 def _add_tags(session: Session, version: ArtifactVersion, tags: list[str]) -> None:
     session.add_all(VersionTag(version_id=version.id, tag=tag) for tag in tags)  # type: ignore[arg-type]
-
-
-def _aliases_of(session: Session, version: ArtifactVersion) -> list[str]:
-    return aliases_by_version(session, [version.id])[version.id]  # type: ignore[list-item, index]

@@ -10,37 +10,22 @@ from registry.models import ArtifactCollection, ArtifactVersion, Registry, Run
 from registry.query.paging import after_cursor, decode_cursor, encode_cursor
 from registry.query.parse import parse_filter
 from registry.query.targets import COLLECTIONS, REGISTRIES, TARGETS, Target
+from registry.schemas import QueryRequest
 from registry.services.collections import CollectionRef, find_collection
 from registry.services.projects import get_project
 from registry.services.registries import get_registry
 from registry.services.versions import COMMITTED
 
 
-@dataclass
-class Search:
-    """One query: `filter` over the target, within the optional scope."""
-
-    target: str
-    filter: dict[str, Any] | None = None
-    project: str | None = None
-    collection: str | None = None
-    registry: str | None = None
-    registry_filter: dict[str, Any] | None = None
-    collection_filter: dict[str, Any] | None = None
-    sort: str = "id"
-    order: str = "asc"
-    limit: int = 100
-    cursor: str | None = None
-
-
-def search(session: Session, query: Search) -> tuple[list[int], str | None]:
-    """One page of matching ids, in order, and the cursor of the next page (None on
-    the last). Only ids and sort keys are read here; views load what they show."""
-    target = TARGETS[query.target]
+def search(session: Session, kind: str, query: QueryRequest) -> tuple[list[int], str | None]:
+    """One page of the ids of `kind` (registries, collections, versions, runs) matching
+    the query, in order, and the cursor of the next page (None on the last). Only ids
+    and sort keys are read here; views load what they show."""
+    target = TARGETS[kind]
     dialect = session.get_bind().dialect.name
     if query.sort not in target.sort_keys:
         keys = ", ".join(target.sort_keys)
-        raise InvalidInput(f"cannot sort {query.target} by {query.sort!r}; use one of {keys}")
+        raise InvalidInput(f"cannot sort {kind} by {query.sort!r}; use one of {keys}")
     if query.order not in ("asc", "desc"):
         raise InvalidInput(f"order must be 'asc' or 'desc', not {query.order!r}")
     sort_column = col(target.sort_keys[query.sort])
@@ -52,7 +37,7 @@ def search(session: Session, query: Search) -> tuple[list[int], str | None]:
         registries=_compiled(REGISTRIES, query.registry_filter, dialect),
         collections=_compiled(COLLECTIONS, query.collection_filter, dialect),
     )
-    statement = select(id_column, sort_column).where(*_scope(session, query, filters))
+    statement = select(id_column, sort_column).where(*_scope(session, kind, query, filters))
     if filters.target is not None:
         statement = statement.where(filters.target)
     descending = query.order == "desc"
@@ -77,24 +62,24 @@ class _Filters:
     collections: Any
 
 
-def _scope(session: Session, query: Search, filters: _Filters) -> list[Any]:
+def _scope(session: Session, kind: str, query: QueryRequest, filters: _Filters) -> list[Any]:
     """Conditions that keep the search inside the asked project, registry or collection."""
-    if query.collection is not None and query.target != "versions":
+    if query.collection is not None and kind != "versions":
         raise InvalidInput("collection narrows a search of versions only")
     if query.project is not None and query.registry is not None:
         raise InvalidInput("name a project or a registry, not both")
     conditions: list[Any] = []
-    if query.target == "registries":
+    if kind == "registries":
         if query.project or query.registry or query.registry_filter or query.collection_filter:
             raise InvalidInput("registries are searched with `filter` alone")
         return conditions
-    if query.target == "runs":
+    if kind == "runs":
         if query.registry or query.registry_filter or query.collection_filter:
             raise InvalidInput("runs are searched within a project, with `filter`")
         if query.project is not None:
             conditions.append(Run.project_id == get_project(session, query.project).id)
         return conditions
-    if query.target == "collections" and query.collection_filter is not None:
+    if kind == "collections" and query.collection_filter is not None:
         raise InvalidInput("use `filter` to filter collections")
 
     collections: list[Any] = []
@@ -108,7 +93,7 @@ def _scope(session: Session, query: Search, filters: _Filters) -> list[Any]:
         collections.append(col(ArtifactCollection.registry_id).in_(matching))
     if filters.collections is not None:
         collections.append(filters.collections)
-    if query.target == "collections":
+    if kind == "collections":
         return collections
 
     conditions.append(ArtifactVersion.state == COMMITTED)
