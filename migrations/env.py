@@ -3,7 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import registry.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import automations.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import registry.models  # noqa: F401
 from registry.db import make_engine
 
 target_metadata = SQLModel.metadata

@@ -4,11 +4,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
+from automations.delivery import DeliveryConfig
+from automations.egress import EgressPolicy
+from automations.scheduler import start_scheduler
+from automations.secrets import SecretBox
+from automations.worker import DeliveryWorker
 from registry.api.errors import install_error_handlers
 from registry.api.routes import (
     artifacts,
+    automations,
     blobs,
+    deliveries,
+    integrations,
     projects,
     queries,
     registries,
@@ -33,12 +42,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.blob_store = BlobStore.from_url(
             settings.resolved_storage_url, settings.storage_options
         )
+        app.state.secret_box = SecretBox(settings.resolved_secret_key())
+        app.state.egress_policy = EgressPolicy.parse(settings.webhook_allowed_hosts)
+        app.state.worker = scheduler = None
+        if settings.serve_worker:
+            app.state.worker = make_worker(settings, app.state.engine, app.state.secret_box)
+            scheduler = start_scheduler(app.state.worker, settings.delivery_poll_seconds)
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+            app.state.worker.close()
         app.state.engine.dispose()
 
     app = FastAPI(title="Strata", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (blobs, artifacts, projects, registries, resolve, queries, runs):
+    routers = (blobs, artifacts, projects, registries, resolve, queries, runs)
+    for module in (*routers, automations, integrations, deliveries):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
@@ -46,3 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def make_worker(settings: Settings, engine: Engine, box: SecretBox) -> DeliveryWorker:
+    config = DeliveryConfig(
+        retry_schedule=settings.delivery_retry_schedule,
+        lease_seconds=settings.delivery_lease_seconds,
+        timeout_seconds=settings.delivery_timeout_seconds,
+    )
+    policy = EgressPolicy.parse(settings.webhook_allowed_hosts)
+    return DeliveryWorker(engine, config, box, policy, concurrency=settings.delivery_concurrency)

@@ -5,11 +5,15 @@ so tests and tools can construct apps with their own settings.
 """
 
 import json
+import os
+import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from automations.delivery import DEFAULT_RETRY_SCHEDULE
 
 
 class Settings(BaseSettings):
@@ -25,6 +29,21 @@ class Settings(BaseSettings):
     # streamed single-blob upload.
     batch_blob_max_bytes: int = 4 * 1024 * 1024
 
+    # Automations. Integration secrets are encrypted with this key; without one, a
+    # random key is created in $STRATA_HOME/secret.key (fine for one machine; give
+    # every replica the same key in production).
+    secret_key: str | None = Field(default=None, min_length=16)
+    # Hosts, IPs or CIDRs that webhook targets may resolve to despite being private.
+    webhook_allowed_hosts: str = ""
+    # Seconds before each delivery attempt; the first is 0 (Standard Webhooks schedule).
+    delivery_retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    delivery_concurrency: int = Field(default=16, ge=1, le=256)
+    # `strata serve` runs a delivery worker in process unless this is off.
+    serve_worker: bool = True
+
     @field_validator("storage_options", mode="before")
     @classmethod
     def _parse_options(cls, value: Any) -> Any:
@@ -34,6 +53,18 @@ class Settings(BaseSettings):
             raise ValueError("STRATA_STORAGE_OPTIONS must be a JSON object")
         return value
 
+    @field_validator("delivery_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return tuple(float(part) for part in value.split(",") if part.strip())
+            except ValueError:
+                raise ValueError(
+                    "STRATA_DELIVERY_RETRY_SCHEDULE is comma-separated seconds, e.g. 0,5,300"
+                ) from None
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'registry.db').resolve()}"
@@ -41,3 +72,15 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{(self.home / 'blobs').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """STRATA_SECRET_KEY, else the key kept in $STRATA_HOME/secret.key (made once)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret.key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()

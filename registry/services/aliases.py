@@ -7,23 +7,30 @@ from sqlmodel import Session, col, select
 
 from registry.errors import InvalidInput, NotFound
 from registry.models import Alias, ArtifactCollection, ArtifactVersion
+from registry.services import events
 from registry.services.names import LATEST, check_alias
 
 
 def set_alias(
     session: Session, collection: ArtifactCollection, name: str, version: ArtifactVersion
 ) -> int | None:
-    """Point `name` at `version`; returns the id of the version it left, if any."""
+    """Point `name` at `version`; returns the id of the version it left, if any.
+
+    Adding or moving an alias publishes an `alias.added` event in the same transaction;
+    setting it where it already points changes nothing and publishes nothing."""
     check_alias(name)
     alias = session.exec(
         select(Alias).where(Alias.collection_id == collection.id, Alias.name == name)
     ).first()
     if alias is None:
         session.add(Alias(collection_id=collection.id, name=name, version_id=version.id))  # type: ignore[arg-type]
+        events.alias_added(session, collection, version, name, None)
         return None
     previous = alias.version_id
-    alias.version_id = version.id  # type: ignore[assignment]
-    session.add(alias)
+    if previous != version.id:
+        alias.version_id = version.id  # type: ignore[assignment]
+        session.add(alias)
+        events.alias_added(session, collection, version, name, previous)
     return previous
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from registry.errors import Conflict, InvalidInput
 from registry.models import ArtifactCollection, ArtifactVersion, Run, VersionTag, utcnow
+from registry.services import events
 from registry.services.aliases import aliases_by_version, remove_aliases_of, set_alias
 from registry.services.manifests import load_manifest
 from registry.services.names import LATEST, check_alias, check_metadata, check_tags
@@ -70,6 +71,7 @@ def commit_version(
     collection.updated_at = utcnow()
     session.add_all([collection, version])
     session.flush()
+    events.artifact_created(session, collection, version)
     add_aliases_and_tags(session, collection, version, [LATEST, *aliases], tags)
     return version, True
 

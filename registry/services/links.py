@@ -9,6 +9,7 @@ portfolio; linking it again only adds the aliases asked for.
 from sqlmodel import Session, select
 
 from registry.models import ArtifactCollection, ArtifactVersion, utcnow
+from registry.services import events
 from registry.services.artifact_versions import add_aliases_and_tags, requested_aliases
 from registry.services.collections import get_or_create_portfolio
 from registry.services.names import LATEST
@@ -29,8 +30,9 @@ def link_version(
     if source.source_version_id is not None:
         # Linking a link links what it points at: a portfolio never holds a chain.
         original = session.get(ArtifactVersion, source.source_version_id)
-        assert original is not None
-        source = original
+        home = session.get(ArtifactCollection, original.collection_id) if original else None
+        assert original is not None and home is not None
+        source, source_collection = original, home
     registry = get_registry(session, registry_name)
     portfolio = get_or_create_portfolio(session, registry, portfolio_name, source_collection.type)
     member = session.exec(
@@ -64,4 +66,5 @@ def link_version(
     session.add_all([portfolio, member])
     session.flush()
     add_aliases_and_tags(session, portfolio, member, [LATEST, *wanted], [])
+    events.artifact_linked(session, portfolio, member, source_collection, source, wanted)
     return member, True

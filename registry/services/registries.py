@@ -5,6 +5,7 @@ from sqlmodel import Session, col, select
 
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Alias, ArtifactCollection, ArtifactVersion, Registry, VersionTag, utcnow
+from registry.services.automation_rows import delete_scoped
 from registry.services.names import check_alias, check_name
 
 VISIBILITIES = ("organization", "restricted")
@@ -74,8 +75,8 @@ def list_registries(session: Session) -> list[Registry]:
 
 
 def delete_registry(session: Session, registry: Registry) -> None:
-    """Remove the registry with its portfolios. Links own no files, so nothing else goes:
-    the linked project versions stay where they are."""
+    """Remove the registry with its portfolios and the automations listening on them.
+    Links own no files, so nothing else goes: the linked project versions stay."""
     collection_ids = select(ArtifactCollection.id).where(
         ArtifactCollection.registry_id == registry.id
     )
@@ -87,6 +88,9 @@ def delete_registry(session: Session, registry: Registry) -> None:
     session.execute(
         delete(ArtifactVersion).where(col(ArtifactVersion.collection_id).in_(collection_ids))
     )
+    portfolio_ids = list(session.exec(collection_ids))
+    delete_scoped(session, "collection", portfolio_ids)  # type: ignore[arg-type]
+    delete_scoped(session, "registry", [registry.id])  # type: ignore[list-item]
     session.execute(
         delete(ArtifactCollection).where(col(ArtifactCollection.registry_id) == registry.id)
     )

@@ -5,12 +5,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from registry.db import insert_ignoring_conflicts
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import ArtifactVersion, Metric, Run, RunInput, utcnow
+from registry.models import ArtifactVersion, Metric, Project, Run, RunInput, utcnow
+from registry.services import events
 from registry.services.names import check_name, check_tags
 from registry.services.projects import get_or_create_project, get_project
 
@@ -111,12 +112,24 @@ def update_run(
 
 
 def log_metrics(session: Session, run: Run, points: list[tuple[str, int, float, datetime]]) -> None:
-    """Append metric points; the run summary keeps the last value logged for each key."""
+    """Append metric points and let the project's metric automations see them; the run
+    summary keeps the last value logged for each key."""
     if len(points) > MAX_METRIC_POINTS:
         raise InvalidInput(f"at most {MAX_METRIC_POINTS} metric points per request")
-    session.add_all(
-        Metric(run_id=run.id, key=key, step=step, value=value, timestamp=timestamp)  # type: ignore[arg-type]
-        for key, step, value, timestamp in points
+    if not points:
+        return
+    # Core executemany: ORM objects would cost more than the database does here.
+    session.execute(
+        insert(Metric),
+        [
+            {"run_id": run.id, "key": key, "step": step, "value": value, "timestamp": timestamp}
+            for key, step, value, timestamp in points
+        ],
+    )
+    project = session.get(Project, run.project_id)
+    assert project is not None
+    events.metric_points(
+        session, project, run, [(key, step, value) for key, step, value, _ in points]
     )
     latest = {key: value for key, _step, value, _ts in points}
     if latest:

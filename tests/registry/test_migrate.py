@@ -22,7 +22,8 @@ def test_strata_migrate_creates_the_schema_at_head(tmp_path: Path) -> None:
         head = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"project", "artifact_collection", "artifact_version", "blob", "alias", "run"} <= tables
     assert "registry" in tables
-    assert head == "0002"
+    assert {"integration", "automation", "event", "delivery", "delivery_attempt"} <= tables
+    assert head == "0003"
 
 
 def test_upgrade_keeps_rows_of_the_previous_revision(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Actions: one class per kind of delivery, each with one `act()`."""

@@ -1,0 +1,201 @@
+"""The event bus: `publish()` writes an event and one delivery per matching automation
+into the caller's transaction (the outbox). It never commits: the change and its
+events commit together or not at all, so a rolled-back change never fires and a
+committed one is never lost. Workers send the deliveries afterwards.
+
+The caller wakes the workers after its commit when `session.info[PUBLISHED]` is set.
+`session.info[CHAIN]` holds the automations whose deliveries caused this change (the
+`Strata-Automation-Chain` header a receiver echoes back): they do not fire again, so an
+automation cannot trigger itself in a loop, and a chain stops after MAX_CHAIN hops.
+"""
+
+import secrets
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from automations.events import ArtifactChange, MetricBatch
+from automations.models import Automation, Delivery, Event, MetricWindow
+from automations.schema import Action, NewAutomation
+from automations.templates import METRIC_EVENTS, render
+from automations.triggers import MetricEvaluator, alias_filter_matches
+
+PUBLISHED = "strata.events_published"
+CHAIN = "strata.automation_chain"
+MAX_CHAIN = 8
+
+
+def publish(session: Session, change: ArtifactChange) -> int:
+    """Record an artifact event and its deliveries; returns how many were queued."""
+    event = Event(
+        type=change.type,
+        project_id=change.project_id,
+        registry_id=change.registry_id,
+        collection_id=change.collection_id,
+        version_id=change.version_id,
+        author=change.author,
+        variables=change.variables,
+    )
+    session.add(event)
+    session.flush()
+    session.info[PUBLISHED] = True
+    queued = 0
+    for automation in _candidates(session, change):
+        spec = _spec(automation)
+        if alias_filter_matches(spec.event.filter, change.aliases):  # type: ignore[arg-type]
+            _queue(session, event, automation, spec.action)
+            queued += 1
+    return queued
+
+
+def publish_metrics(session: Session, batch: MetricBatch) -> int:
+    """Evaluate the project's metric automations over the logged points: each
+    condition that becomes true writes an event and its delivery."""
+    rows = _metric_automations(session, batch.project_id)
+    if not rows:
+        return 0
+    evaluator = MetricEvaluator([(row.id, _spec(row).event.filter) for row in rows])  # type: ignore[misc]
+    by_key: dict[str, list[tuple[int, float]]] = {}
+    for point in batch.points:
+        if point.key in evaluator.depth:
+            by_key.setdefault(point.key, []).append((point.step, point.value))
+    if not by_key:
+        return 0
+    windows = _load_windows(session, batch.run_id, list(by_key))
+    firings = []
+    for key, points in by_key.items():
+        firings.extend(evaluator.run(key, windows[key], points))
+    _save_windows(session, batch.run_id, windows)
+    automations = {row.id: row for row in rows}
+    for firing in firings:
+        automation = automations[firing.automation_id]
+        event = Event(
+            type=automation.event_type,
+            project_id=batch.project_id,
+            run_id=batch.run_id,
+            author=batch.author,
+            variables={
+                **batch.variables,
+                "event_type": automation.event_type,
+                "event_author": batch.author,
+                "metric_name": firing.key,
+                "metric_value": firing.value,
+                "metric_step": firing.step,
+                "metric_previous_value": firing.previous,
+            },
+        )
+        session.add(event)
+        session.flush()
+        _queue(session, event, automation, _spec(automation).action)
+    if firings:
+        session.info[PUBLISHED] = True
+    return len(firings)
+
+
+def _candidates(session: Session, change: ArtifactChange) -> list[Automation]:
+    owners = [
+        ("collection", change.collection_id),
+        ("project", change.project_id),
+        ("registry", change.registry_id),
+    ]
+    scopes = [
+        and_(col(Automation.scope_type) == scope_type, col(Automation.scope_id) == scope_id)
+        for scope_type, scope_id in owners
+        if scope_id is not None
+    ]
+    query = select(Automation).where(
+        col(Automation.enabled), Automation.event_type == change.type, or_(*scopes)
+    )
+    return _outside_chain(session, list(session.exec(query.order_by(col(Automation.id)))))
+
+
+def _metric_automations(session: Session, project_id: int) -> list[Automation]:
+    query = select(Automation).where(
+        col(Automation.enabled),
+        col(Automation.event_type).in_(METRIC_EVENTS),
+        Automation.scope_type == "project",
+        Automation.scope_id == project_id,
+    )
+    return _outside_chain(session, list(session.exec(query.order_by(col(Automation.id)))))
+
+
+def _outside_chain(session: Session, automations: list[Automation]) -> list[Automation]:
+    chain: tuple[int, ...] = session.info.get(CHAIN, ())
+    if len(chain) >= MAX_CHAIN:
+        return []
+    return [automation for automation in automations if automation.id not in chain]
+
+
+_specs: dict[tuple[int, Any], NewAutomation] = {}
+
+
+def _spec(automation: Automation) -> NewAutomation:
+    """The parsed trigger and action of a row, cached by (id, updated_at): a metric batch
+    otherwise re-validates every automation's JSON on every request."""
+    key = (automation.id, automation.updated_at)
+    spec = _specs.get(key)  # type: ignore[arg-type]
+    if spec is None:
+        if len(_specs) > 10_000:
+            _specs.clear()
+        spec = NewAutomation.model_validate(
+            {"event": automation.trigger, "action": automation.action}
+        )
+        _specs[key] = spec  # type: ignore[index]
+    return spec
+
+
+def _queue(session: Session, event: Event, automation: Automation, action: Action) -> None:
+    chain: tuple[int, ...] = session.info.get(CHAIN, ())
+    session.add(
+        Delivery(
+            message_id="msg_" + secrets.token_hex(12),
+            event_id=event.id,  # type: ignore[arg-type]
+            automation_id=automation.id,  # type: ignore[arg-type]
+            integration_id=automation.integration_id,
+            kind=action.action,
+            payload=_payload(action, event),
+            chain=",".join(str(i) for i in (*chain, automation.id)),
+            next_attempt_at=event.created_at,
+        )
+    )
+
+
+def _payload(action: Action, event: Event) -> Any:
+    variables = event.variables
+    if action.action == "webhook":
+        if action.payload is None:
+            return variables
+        return render(action.payload, variables)
+    if action.action == "notification":
+        return {
+            "title": render(action.title, variables),
+            "text": render(action.text, variables),
+            "severity": action.severity,
+            "event_type": event.type,
+            "variables": variables,
+        }
+    return None
+
+
+def _load_windows(session: Session, run_id: int, keys: list[str]) -> dict[str, list[float]]:
+    rows = session.exec(
+        select(MetricWindow.key, MetricWindow.values).where(
+            MetricWindow.run_id == run_id, col(MetricWindow.key).in_(keys)
+        )
+    )
+    windows: dict[str, list[float]] = {key: [] for key in keys}
+    windows.update({key: list(values) for key, values in rows})
+    return windows
+
+
+def _save_windows(session: Session, run_id: int, windows: dict[str, list[float]]) -> None:
+    rows = [{"run_id": run_id, "key": key, "values": values} for key, values in windows.items()]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(MetricWindow).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["run_id", "key"], set_={"values": statement.excluded["values"]}
+        )
+    )

@@ -1,0 +1,7 @@
+"""Time, always timezone-aware UTC."""
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
