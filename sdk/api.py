@@ -4,6 +4,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from automations.schema import (
+    Automation,
+    Delivery,
+    Integration,
+    NewAutomation,
+    Scope,
+)
 from sdk.artifact import Artifact, fetch_artifact
 from sdk.collection import ArtifactCollection, version_results
 from sdk.connection import Connection
@@ -18,6 +25,10 @@ from sdk.run_info import RunInfo
 class Project:
     name: str
     created_at: datetime
+
+    def to_scope(self) -> Scope:
+        """Lets a project be an automation's scope."""
+        return Scope(type="project", name=self.name)
 
 
 @dataclass(frozen=True)
@@ -153,3 +164,103 @@ class Api:
             Project(r["name"], datetime.fromisoformat(r["created_at"]))
             for r in self._conn.client.get("/projects")
         ]
+
+    # ---- automations ------------------------------------------------------------------
+
+    def create_webhook_integration(
+        self, name: str, url: str, secret: str | None = None, access_token: str | None = None
+    ) -> Integration:
+        """A webhook target; `secret` (`whsec_...`) signs deliveries per Standard Webhooks,
+        `access_token` is sent as `Authorization: Bearer`. Neither is ever returned."""
+        body = {
+            "kind": "webhook",
+            "name": name,
+            "url": url,
+            "secret": secret,
+            "access_token": access_token,
+        }
+        return Integration.model_validate(self._conn.client.post("/integrations", json=body))
+
+    def create_slack_integration(
+        self, name: str, webhook_url: str, channel: str | None = None
+    ) -> Integration:
+        """A Slack incoming webhook (its URL is kept secret, like a token)."""
+        body = {"kind": "slack", "name": name, "webhook_url": webhook_url, "channel": channel}
+        return Integration.model_validate(self._conn.client.post("/integrations", json=body))
+
+    def integrations(self) -> list[Integration]:
+        return [Integration.model_validate(r) for r in self._conn.client.get("/integrations")]
+
+    def create_automation(
+        self,
+        automation: NewAutomation,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+    ) -> Automation:
+        """Save `event >> action`; `name` is required here or on the object."""
+        changes = {"name": name, "description": description, "enabled": enabled}
+        new = automation.model_copy(update={k: v for k, v in changes.items() if v is not None})
+        body = new.model_dump(mode="json")
+        return Automation.model_validate(self._conn.client.post("/automations", json=body))
+
+    def automation(self, name: str) -> Automation:
+        return Automation.model_validate(self._conn.client.get(f"/automations/{name}"))
+
+    def automations(self) -> list[Automation]:
+        return [Automation.model_validate(r) for r in self._conn.client.get("/automations")]
+
+    def update_automation(
+        self,
+        automation: Automation | str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+    ) -> Automation:
+        """Save the changed fields: pass an `Automation` you edited (its event, action,
+        description and enabled flag are sent), and/or the fields to change."""
+        if isinstance(automation, str):
+            current, body = automation, {}
+        else:
+            current = self._automation_name(automation)
+            body = automation.model_dump(
+                mode="json", include={"event", "action", "description", "enabled"}
+            )
+        changes = {"name": name, "description": description, "enabled": enabled}
+        body.update({key: value for key, value in changes.items() if value is not None})
+        record = self._conn.client.patch(f"/automations/{current}", json=body)
+        return Automation.model_validate(record)
+
+    def delete_automation(self, automation: Automation | str) -> None:
+        name = automation if isinstance(automation, str) else self._automation_name(automation)
+        self._conn.client.delete(f"/automations/{name}")
+
+    def _automation_name(self, automation: Automation) -> str:
+        """The stored name of an automation object (found by id, in case it was edited)."""
+        for saved in self.automations():
+            if saved.id == automation.id:
+                return saved.name
+        raise NotFoundError(f"automation {automation.name!r} (id {automation.id}) does not exist")
+
+    def deliveries(
+        self,
+        automation: Automation | str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """The newest deliveries (of one automation), each with its attempts."""
+        params: dict[str, Any] = {"limit": limit}
+        if automation is not None:
+            params["automation"] = getattr(automation, "name", automation)
+        if status is not None:
+            params["status"] = status
+        records = self._conn.client.get("/deliveries", params=params)
+        return [Delivery.model_validate(record) for record in records]
+
+    def redeliver(self, delivery: Delivery | str) -> Delivery:
+        """Send a finished (delivered, failed or dead) delivery again, same webhook-id."""
+        delivery_id = getattr(delivery, "id", delivery)
+        record = self._conn.client.post(f"/deliveries/{delivery_id}/redeliver")
+        return Delivery.model_validate(record)

@@ -27,7 +27,9 @@ STATUS_ERRORS: dict[int, type[errors.StrataError]] = {
 class Client:
     def __init__(self, settings: ClientSettings) -> None:
         self.settings = settings
-        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        headers = {"strata-author": settings.author}
+        if settings.api_key:
+            headers["Authorization"] = f"Bearer {settings.api_key}"
         self._http = httpx.Client(
             base_url=settings.url.rstrip("/") + API_PREFIX,
             headers=headers,

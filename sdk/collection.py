@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from automations.schema import Scope
 from sdk.artifact import Artifact
 from sdk.connection import Connection
 from sdk.results import Results
@@ -24,6 +25,12 @@ class ArtifactCollection:
     def path(self) -> str:
         owner = f"@{self.registry}" if self.registry else self.project
         return f"{owner}/{self.name}"
+
+    def to_scope(self) -> Scope:
+        """Lets a collection be an automation's scope."""
+        if self.registry:
+            return Scope(type="collection", name=self.name, registry=self.registry)
+        return Scope(type="collection", name=self.name, project=self.project)
 
     def versions(self, filter: dict[str, Any] | None = None) -> Results[Artifact]:
         """The committed versions, oldest first, optionally filtered (a lazy iterable)."""

@@ -4,6 +4,7 @@ searches `api.registries(f).collections(f).versions(f)`."""
 from datetime import datetime
 from typing import Any
 
+from automations.schema import Scope
 from sdk.artifact import Artifact
 from sdk.collection import ArtifactCollection, collection_results, version_results
 from sdk.connection import Connection
@@ -35,6 +36,10 @@ class Registry:
     @property
     def path(self) -> str:
         return f"@{self.name}"
+
+    def to_scope(self) -> Scope:
+        """Lets a registry be an automation's scope."""
+        return Scope(type="registry", name=self.name)
 
     def collections(self, filter: dict[str, Any] | None = None) -> Results[ArtifactCollection]:
         return collection_results(self._conn, {"registry": self.name, "filter": filter})

@@ -1,8 +1,17 @@
 """Client configuration: explicit arguments first, else `STRATA_*` environment variables."""
 
+import getpass
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary container uid
+        return ""
 
 
 class ClientSettings(BaseSettings):
@@ -14,3 +23,5 @@ class ClientSettings(BaseSettings):
     cache_dir: Path = Path("~/.cache/strata").expanduser()
     cache_max_bytes: int = 20 * 1024**3
     timeout: float = 60.0
+    # Recorded as the author of the events this client causes (`${event_author}`).
+    author: str = Field(default_factory=_login_name)

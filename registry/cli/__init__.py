@@ -3,8 +3,9 @@
 import click
 
 from registry.cli.artifacts import alias, artifact
+from registry.cli.automations import automation
 from registry.cli.registries import lineage, link, query, registry
-from registry.cli.service import migrate, serve
+from registry.cli.service import migrate, serve, worker
 
 
 @click.group()
@@ -12,5 +13,6 @@ def main() -> None:
     """Strata: versioned artifacts, registries and automations."""
 
 
-for command in (serve, migrate, artifact, alias, registry, link, lineage, query):
+commands = (serve, worker, migrate, artifact, alias, registry, link, lineage, query, automation)
+for command in commands:
     main.add_command(command)

@@ -1,4 +1,4 @@
-"""`strata serve` and `strata migrate`."""
+"""`strata serve`, `strata worker` and `strata migrate`."""
 
 import click
 
@@ -37,3 +37,31 @@ def serve(host: str | None, port: int | None) -> None:
         f"(database {settings.resolved_database_url}, blobs {settings.resolved_storage_url})"
     )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@click.command()
+@fail_cleanly
+def worker() -> None:
+    """Deliver automation events (no API): claims due deliveries until stopped."""
+    import signal
+    import threading
+
+    from automations.scheduler import start_scheduler
+    from automations.secrets import SecretBox
+    from registry.db import make_engine
+    from registry.main import make_worker
+    from registry.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings)
+    engine = make_engine(settings.resolved_database_url)
+    delivery_worker = make_worker(settings, engine, SecretBox(settings.resolved_secret_key()))
+    scheduler = start_scheduler(delivery_worker, settings.delivery_poll_seconds)
+    click.echo(f"Strata worker {delivery_worker.name} (database {settings.resolved_database_url})")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    scheduler.shutdown(wait=False)
+    delivery_worker.close()
+    engine.dispose()
