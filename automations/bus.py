@@ -3,7 +3,9 @@ into the caller's transaction (the outbox). It never commits: the change and its
 events commit together or not at all, so a rolled-back change never fires and a
 committed one is never lost. Workers send the deliveries afterwards.
 
-The caller wakes the workers after its commit when `session.info[PUBLISHED]` is set.
+The caller wakes its in-process worker after the commit when `session.info[PUBLISHED]`
+is set; on PostgreSQL a NOTIFY in the same transaction (delivered only at commit)
+wakes the workers of other processes.
 `session.info[CHAIN]` holds the automations whose deliveries caused this change (the
 `Strata-Automation-Chain` header a receiver echoes back): they do not fire again, so an
 automation cannot trigger itself in a loop, and a chain stops after MAX_CHAIN hops.
@@ -12,7 +14,7 @@ automation cannot trigger itself in a loop, and a chain stops after MAX_CHAIN ho
 import secrets
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -25,6 +27,8 @@ from automations.triggers import MetricEvaluator, alias_filter_matches
 PUBLISHED = "strata.events_published"
 CHAIN = "strata.automation_chain"
 MAX_CHAIN = 8
+# PostgreSQL channel on which committed deliveries wake workers in other processes.
+CHANNEL = "strata_deliveries"
 
 
 def publish(session: Session, change: ArtifactChange) -> int:
@@ -40,7 +44,6 @@ def publish(session: Session, change: ArtifactChange) -> int:
     )
     session.add(event)
     session.flush()
-    session.info[PUBLISHED] = True
     queued = 0
     for automation in _candidates(session, change):
         spec = _spec(automation)
@@ -48,6 +51,15 @@ def publish(session: Session, change: ArtifactChange) -> int:
             _queue(session, event, automation, spec.action)
             queued += 1
     return queued
+
+
+def mark_published(session: Session) -> None:
+    """Deliveries are queued in this transaction: wake workers once it commits."""
+    if session.info.get(PUBLISHED):
+        return
+    session.info[PUBLISHED] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 def publish_metrics(session: Session, batch: MetricBatch) -> int:
@@ -89,8 +101,6 @@ def publish_metrics(session: Session, batch: MetricBatch) -> int:
         session.add(event)
         session.flush()
         _queue(session, event, automation, _spec(automation).action)
-    if firings:
-        session.info[PUBLISHED] = True
     return len(firings)
 
 
@@ -147,6 +157,7 @@ def _spec(automation: Automation) -> NewAutomation:
 
 
 def _queue(session: Session, event: Event, automation: Automation, action: Action) -> None:
+    mark_published(session)
     chain: tuple[int, ...] = session.info.get(CHAIN, ())
     session.add(
         Delivery(

@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from automations.actions.base import Message, Outcome
-from automations.bus import PUBLISHED
+from automations.bus import mark_published
 from automations.clock import utcnow
 from automations.models import Delivery, DeliveryAttempt, Integration
 
@@ -176,4 +176,4 @@ def redeliver(session: Session, delivery: Delivery) -> None:
     delivery.status, delivery.cycle_attempts = "pending", 0
     delivery.next_attempt_at = delivery.updated_at = utcnow()
     session.add(delivery)
-    session.info[PUBLISHED] = True
+    mark_published(session)

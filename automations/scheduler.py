@@ -24,4 +24,5 @@ def start_scheduler(worker: DeliveryWorker, poll_seconds: float) -> BackgroundSc
         next_run_time=datetime.now(UTC),
     )
     scheduler.start()
+    worker.listen()
     return scheduler

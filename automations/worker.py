@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -23,6 +24,7 @@ from automations.actions.base import Action, Outcome, Target
 from automations.actions.noop import DoNothingAction
 from automations.actions.slack import SlackNotificationAction
 from automations.actions.webhook import SendWebhookAction
+from automations.bus import CHANNEL
 from automations.clock import utcnow
 from automations.delivery import (
     Claim,
@@ -159,6 +161,32 @@ class DeliveryWorker:
         if row.kind == "slack":  # the secret is the incoming-webhook URL itself
             return Target(row.id, row.kind, secret or "", channel=row.channel)  # type: ignore[arg-type]
         return Target(row.id, row.kind, row.url, secret, token)  # type: ignore[arg-type]
+
+    # ---- other processes' events (PostgreSQL) ----------------------------------------------
+
+    def listen(self) -> None:
+        """On PostgreSQL, wake on every commit that queued deliveries in any process
+        (LISTEN/NOTIFY); elsewhere the scheduler's poll is the only cross-process path."""
+        if self._engine.dialect.name != "postgresql":
+            return
+        thread = threading.Thread(target=self._listen_loop, name="strata-listen", daemon=True)
+        thread.start()
+
+    def _listen_loop(self) -> None:
+        import psycopg
+
+        url = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._closed:
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.wake()  # anything committed while we were not listening
+                    while not self._closed:
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.wake()
+            except psycopg.Error:
+                log.warning("lost the PostgreSQL notification connection; reconnecting")
+                time.sleep(1.0)
 
     def close(self) -> None:
         with self._lock:
