@@ -82,8 +82,10 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One service for the whole session; tests isolate themselves by project name."""
-    srv = start_server(tmp_path_factory.mktemp("strata") / "home")
+    """One service for the whole session; tests isolate themselves by project name.
+    Webhooks may target receivers on 127.0.0.1 (other private addresses stay refused)."""
+    home = tmp_path_factory.mktemp("strata") / "home"
+    srv = start_server(home, {"STRATA_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"})
     yield srv
     stop_server(srv)
 

@@ -15,7 +15,12 @@ from sqlmodel import Session, col, select
 from registry.errors import Conflict, InvalidInput
 from registry.models import ArtifactCollection, ArtifactVersion, Run, VersionTag, utcnow
 from registry.services import events
-from registry.services.aliases import aliases_by_version, remove_aliases_of, set_alias
+from registry.services.aliases import (
+    aliases_by_version,
+    remove_alias,
+    remove_aliases_of,
+    set_alias,
+)
 from registry.services.manifests import load_manifest
 from registry.services.names import LATEST, check_alias, check_metadata, check_tags
 from registry.services.projects import get_or_create_collection
@@ -96,10 +101,12 @@ def update_version(
         if (description, metadata) != (version.description, version.metadata_):
             _update_contents(session, version, description, metadata)
     if aliases is not None:
+        # Only what changes is written, so an alias the version keeps fires no event.
         wanted = requested_aliases(aliases)
-        for name in remove_aliases_of(session, version):
-            if name == LATEST:
-                wanted.append(LATEST)
+        held = aliases_by_version(session, [version.id]).get(version.id, [])  # type: ignore[list-item,arg-type]
+        for name in held:
+            if name != LATEST and name not in wanted:
+                remove_alias(session, collection, name)
         session.flush()
         for name in wanted:
             set_alias(session, collection, name, version)

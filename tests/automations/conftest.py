@@ -187,7 +187,9 @@ class Strata:
             "version": version,
             "aliases": aliases or [],
         }
-        response = self.http.post(f"/registries/{registry}/collections/{portfolio}/links", json=body)
+        response = self.http.post(
+            f"/registries/{registry}/collections/{portfolio}/links", json=body
+        )
         assert response.status_code == 201, response.text
         return response.json()["version"]
 
@@ -238,7 +240,9 @@ class Strata:
             for i, v in enumerate(values)
         ]
         for chunk in [points] if batch else [[p] for p in points]:
-            response = self.http.post(f"/projects/{project}/runs/{run_id}/metrics", json={"points": chunk})
+            response = self.http.post(
+                f"/projects/{project}/runs/{run_id}/metrics", json={"points": chunk}
+            )
             assert response.status_code == 204, response.text
         return first_step + len(values)
 

@@ -126,8 +126,7 @@ class Receiver:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(
-                        f"receiver got {len(self.requests)} request(s) in {timeout} s, "
-                        f"expected {n}"
+                        f"receiver got {len(self.requests)} request(s) in {timeout} s, expected {n}"
                     )
                 self._changed.wait(left)
             return list(self.requests)
