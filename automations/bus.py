@@ -22,7 +22,7 @@ from automations.events import ArtifactChange, MetricBatch
 from automations.models import Automation, Delivery, Event, MetricWindow
 from automations.schema import Action, NewAutomation
 from automations.templates import METRIC_EVENTS, render
-from automations.triggers import MetricEvaluator, alias_filter_matches
+from automations.triggers import Firing, MetricEvaluator, alias_filter_matches
 
 PUBLISHED = "strata.events_published"
 CHAIN = "strata.automation_chain"
@@ -81,27 +81,32 @@ def publish_metrics(session: Session, batch: MetricBatch) -> int:
         firings.extend(evaluator.run(key, windows[key], points))
     _save_windows(session, batch.run_id, windows)
     automations = {row.id: row for row in rows}
-    for firing in firings:
-        automation = automations[firing.automation_id]
-        event = Event(
-            type=automation.event_type,
-            project_id=batch.project_id,
-            run_id=batch.run_id,
-            author=batch.author,
-            variables={
-                **batch.variables,
-                "event_type": automation.event_type,
-                "event_author": batch.author,
-                "metric_name": firing.key,
-                "metric_value": firing.value,
-                "metric_step": firing.step,
-                "metric_previous_value": firing.previous,
-            },
-        )
-        session.add(event)
-        session.flush()
+    fired = [(automations[firing.automation_id], firing) for firing in firings]
+    events = [_metric_event(batch, automation, firing) for automation, firing in fired]
+    # One flush for all the events (ids come back in one statement), then the deliveries.
+    session.add_all(events)
+    session.flush()
+    for event, (automation, _firing) in zip(events, fired, strict=True):
         _queue(session, event, automation, _spec(automation).action)
     return len(firings)
+
+
+def _metric_event(batch: MetricBatch, automation: Automation, firing: Firing) -> Event:
+    return Event(
+        type=automation.event_type,
+        project_id=batch.project_id,
+        run_id=batch.run_id,
+        author=batch.author,
+        variables={
+            **batch.variables,
+            "event_type": automation.event_type,
+            "event_author": batch.author,
+            "metric_name": firing.key,
+            "metric_value": firing.value,
+            "metric_step": firing.step,
+            "metric_previous_value": firing.previous,
+        },
+    )
 
 
 def _candidates(session: Session, change: ArtifactChange) -> list[Automation]:
