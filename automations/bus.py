@@ -64,11 +64,15 @@ def mark_published(session: Session) -> None:
 
 def publish_metrics(session: Session, batch: MetricBatch) -> int:
     """Evaluate the project's metric automations over the logged points: each
-    condition that becomes true writes an event and its delivery."""
+    condition that becomes true writes an event and its delivery.
+
+    Windows are kept for the keys of disabled automations too, so one that is enabled
+    again judges the values actually logged last (see registry/services/automations.py
+    for the windows dropped when a key starts being watched)."""
     rows = _metric_automations(session, batch.project_id)
     if not rows:
         return 0
-    evaluator = MetricEvaluator([(row.id, _spec(row).event.filter) for row in rows])  # type: ignore[misc]
+    evaluator = _evaluator(rows)
     by_key: dict[str, list[tuple[int, float]]] = {}
     for point in batch.points:
         if point.key in evaluator.depth:
@@ -80,15 +84,15 @@ def publish_metrics(session: Session, batch: MetricBatch) -> int:
     for key, points in by_key.items():
         firings.extend(evaluator.run(key, windows[key], points))
     _save_windows(session, batch.run_id, windows)
-    automations = {row.id: row for row in rows}
-    fired = [(automations[firing.automation_id], firing) for firing in firings]
+    live = {row.id: row for row in _outside_chain(session, [r for r in rows if r.enabled])}
+    fired = [(live[f.automation_id], f) for f in firings if f.automation_id in live]
     events = [_metric_event(batch, automation, firing) for automation, firing in fired]
     # One flush for all the events (ids come back in one statement), then the deliveries.
     session.add_all(events)
     session.flush()
     for event, (automation, _firing) in zip(events, fired, strict=True):
         _queue(session, event, automation, _spec(automation).action)
-    return len(firings)
+    return len(fired)
 
 
 def _metric_event(batch: MetricBatch, automation: Automation, firing: Firing) -> Event:
@@ -127,13 +131,13 @@ def _candidates(session: Session, change: ArtifactChange) -> list[Automation]:
 
 
 def _metric_automations(session: Session, project_id: int) -> list[Automation]:
+    """Every metric automation of the project, enabled or not (their windows are kept)."""
     query = select(Automation).where(
-        col(Automation.enabled),
         col(Automation.event_type).in_(METRIC_EVENTS),
         Automation.scope_type == "project",
         Automation.scope_id == project_id,
     )
-    return _outside_chain(session, list(session.exec(query.order_by(col(Automation.id)))))
+    return list(session.exec(query.order_by(col(Automation.id))))
 
 
 def _outside_chain(session: Session, automations: list[Automation]) -> list[Automation]:
@@ -144,6 +148,19 @@ def _outside_chain(session: Session, automations: list[Automation]) -> list[Auto
 
 
 _specs: dict[tuple[int, Any], NewAutomation] = {}
+_evaluators: dict[tuple[tuple[int, Any], ...], MetricEvaluator] = {}
+
+
+def _evaluator(rows: list[Automation]) -> MetricEvaluator:
+    """The evaluator of these automations, cached by their (id, updated_at)."""
+    key = tuple((row.id, row.updated_at) for row in rows)
+    evaluator = _evaluators.get(key)  # type: ignore[arg-type]
+    if evaluator is None:
+        if len(_evaluators) > 1000:
+            _evaluators.clear()
+        evaluator = MetricEvaluator([(row.id, _spec(row).event.filter) for row in rows])  # type: ignore[misc]
+        _evaluators[key] = evaluator  # type: ignore[index]
+    return evaluator
 
 
 def _spec(automation: Automation) -> NewAutomation:

@@ -6,13 +6,15 @@ must exist and be of the action's kind; templates were checked by the schema.
 """
 
 from pydantic import ValidationError
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from automations.models import Automation, Integration
-from automations.schema import Action, AutomationUpdate, NewAutomation, Scope
+from automations.models import Automation, Integration, MetricWindow
+from automations.schema import Action, AutomationUpdate, NewAutomation, OnRunMetric, Scope
 from automations.schema import Automation as AutomationPublic
+from automations.templates import METRIC_EVENTS
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import utcnow
+from registry.models import Run, utcnow
 from registry.services import registries
 from registry.services.automation_rows import delete_automations
 from registry.services.collections import CollectionRef, find_collection
@@ -59,12 +61,36 @@ def update_automation(session: Session, name: str, changes: AutomationUpdate) ->
 
 
 def _apply(session: Session, row: Automation, spec: NewAutomation) -> None:
+    scope_id = _scope_id(session, spec.event.scope)
+    if isinstance(spec.event, OnRunMetric):
+        _drop_unwatched_windows(session, row, scope_id, spec.event.filter.name)
     row.description, row.enabled = spec.description, spec.enabled
     row.event_type = spec.event.event
-    row.scope_type, row.scope_id = spec.event.scope.type, _scope_id(session, spec.event.scope)
+    row.scope_type, row.scope_id = spec.event.scope.type, scope_id
     row.trigger = spec.event.model_dump(mode="json")
     row.action = spec.action.model_dump(mode="json")
     row.integration_id = _integration_id(session, spec.action)
+
+
+def _drop_unwatched_windows(session: Session, row: Automation, project_id: int, key: str) -> None:
+    """Metric windows of a key are kept while some automation of the project watches it
+    (enabled or not). When a key starts being watched, windows left from an earlier,
+    deleted automation are stale (values logged since are missing): drop them, so the
+    new automation judges only values logged from now on."""
+    others = session.exec(
+        select(Automation.trigger).where(
+            col(Automation.event_type).in_(METRIC_EVENTS),
+            Automation.scope_type == "project",
+            Automation.scope_id == project_id,
+            Automation.id != row.id,
+        )
+    ).all()
+    if any(trigger.get("filter", {}).get("name") == key for trigger in others):
+        return
+    runs = select(Run.id).where(Run.project_id == project_id)
+    session.execute(
+        delete(MetricWindow).where(col(MetricWindow.key) == key, col(MetricWindow.run_id).in_(runs))
+    )
 
 
 def _scope_id(session: Session, scope: Scope) -> int:

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from automations.filters import ArtifactEvent
-from automations.schema import OnAddArtifactAlias, Scope, SendWebhook
+from automations.schema import OnAddArtifactAlias, Scope, SendNotification, SendWebhook
 from tests.automations.conftest import RETRY_SCHEDULE, new_secret
 from tests.automations.receiver import Reply
 
@@ -106,13 +106,14 @@ def test_the_alias_filter_and_the_scope_select_what_fires(strata, make_receiver,
     strata.move_alias(watched, "x", "production", "v0")
     assert len(production.wait_for(1)) == 1
     # No filter: every alias of the collection; no payload template: every variable.
-    requests = any_alias.wait_for(2)
-    assert [r.json()["alias"] for r in requests] == ["staging", "production"]
-    variables = requests[1].json()
+    requests = any_alias.wait_for(2)  # sent concurrently: in either order
+    by_alias = {r.json()["alias"]: r for r in requests}
+    assert sorted(by_alias) == ["production", "staging"]
+    variables = by_alias["production"].json()
     assert variables["artifact_version_string"] == f"@{watched}/x:v0"
     assert variables["registry_name"] == watched
     assert variables["previous_version"] is None
-    assert "webhook-signature" not in requests[1].headers  # no secret, no signature
+    assert "webhook-signature" not in by_alias["production"].headers  # no secret, no signature
     assert len(production.settle(0.4)) == 1
     assert len(any_alias.requests) == 2
 
@@ -223,6 +224,15 @@ def test_408_429_and_5xx_are_retried(strata, receiver, project, status):
     assert [a["status_code"] for a in delivery["attempts"]] == [status, 200]
 
 
+def test_retry_after_is_honoured_when_longer_than_the_schedule(strata, receiver, project):
+    receiver.reply(Reply(503, headers={"Retry-After": "1"}))  # the schedule says 0.3 s
+    name = _webhook_automation(strata, project, receiver.url)
+    first, second = receiver.wait_for(2, timeout=5)
+    assert second.monotonic - first.monotonic >= 1.0
+    [delivery] = strata.wait_status(name, "delivered")
+    assert [a["status_code"] for a in delivery["attempts"]] == [503, 200]
+
+
 def test_connection_errors_are_retried_then_dead(strata, project):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -242,3 +252,82 @@ def test_a_receiver_slower_than_the_timeout_is_retried(strata, receiver, project
     assert second["status_code"] == 200
     requests = receiver.requests
     assert requests[0].headers["webhook-id"] == requests[1].headers["webhook-id"]
+
+
+# ---- acceptance 4: Slack -----------------------------------------------------------------
+
+
+def _slack_automations(strata, project, receiver, n=1, **notification):
+    """`n` notification automations on one Slack integration, all firing when
+    `production` is added in a fresh registry; returns (registry, automation names)."""
+    registry = strata.registry()
+    strata.models(project, registry, 1)
+    slack = strata.slack(f"{receiver.url}/services/T0001/B0001/slacktoken", channel="#deploys")
+    trigger = OnAddArtifactAlias(
+        scope=Scope(type="registry", name=registry), filter=ArtifactEvent.alias.eq("production")
+    )
+    names = [
+        strata.automation(trigger >> SendNotification(integration=slack, **notification))
+        for _ in range(n)
+    ]
+    return registry, names
+
+
+def test_slack_receives_incoming_webhook_json_within_block_kit_limits(strata, receiver, project):
+    title = "Promoted ${artifact_version_string} " + "T" * 300
+    text = "*${artifact_collection_name}* is in production (was ${previous_version}) " + "x" * 5000
+    registry, [name] = _slack_automations(
+        strata, project, receiver, title=title, text=text, severity="warning"
+    )
+    strata.move_alias(registry, "x", "production", "v0")
+
+    [request] = receiver.wait_for(1)
+    assert (request.method, request.path) == ("POST", "/services/T0001/B0001/slacktoken")
+    assert request.headers["content-type"].startswith("application/json")
+    message = request.json()
+    assert isinstance(message["text"], str) and message["text"]
+    assert f"@{registry}/x:v0" in message["text"]
+    assert message["channel"] == "#deploys"
+    blocks = message["blocks"]
+    assert isinstance(blocks, list) and 1 <= len(blocks) <= 50
+    kinds = [block["type"] for block in blocks]
+    assert kinds[0] == "header"
+    header = blocks[0]["text"]
+    assert header["type"] == "plain_text"
+    assert header["text"].startswith(f"Promoted @{registry}/x:v0 ")
+    assert len(header["text"]) <= 150
+    [section] = [block for block in blocks if block["type"] == "section"]
+    assert section["text"]["type"] == "mrkdwn"
+    assert section["text"]["text"].startswith("*x* is in production (was ) ")
+    assert len(section["text"]["text"]) <= 3000
+    for block in blocks:
+        if block["type"] == "context":
+            assert all(len(element["text"]) <= 2000 for element in block["elements"])
+    assert len(message["text"]) <= 40_000
+    [delivery] = strata.wait_status(name, "delivered")
+    assert delivery["event_type"] == "alias.added"
+
+
+def test_slack_429_retry_after_delays_the_next_attempt(strata, receiver, project):
+    receiver.reply(Reply(429, headers={"Retry-After": "2"}, body=b"rate_limited"))
+    registry, [name] = _slack_automations(strata, project, receiver, title="t", text="x")
+    strata.move_alias(registry, "x", "production", "v0")
+
+    first, second = receiver.wait_for(2, timeout=6)
+    assert second.monotonic - first.monotonic >= 2.0
+    assert second.body == first.body
+    [delivery] = strata.wait_status(name, "delivered")
+    assert [a["status_code"] for a in delivery["attempts"]] == [429, 200]
+    assert len(receiver.settle(0.3)) == 2
+
+
+def test_slack_gets_at_most_one_message_per_second_per_integration(strata, receiver, project):
+    registry, names = _slack_automations(strata, project, receiver, n=3, title="t")
+    strata.move_alias(registry, "x", "production", "v0")  # three messages at once
+
+    requests = receiver.wait_for(3, timeout=6)
+    gaps = [b.monotonic - a.monotonic for a, b in zip(requests, requests[1:], strict=False)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    for name in names:
+        [delivery] = strata.wait_status(name, "delivered")
+        assert delivery["attempt_count"] == 1  # held back, not failed and retried
