@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(PYTHON) -m uv
 
-.PHONY: serve test bench bench-registry clean
+.PHONY: serve test bench bench-registry bench-automations clean
 
 $(BIN)/strata: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || timeout 300 $(PYTHON) -m pip install -q uv
@@ -31,6 +31,12 @@ bench: $(BIN)/strata
 bench-registry: $(BIN)/strata
 	timeout 900 bash bench/setup_peers.sh
 	timeout 1800 $(BIN)/python bench/registry_bench.py $(BENCH_ARGS)
+
+# Automations: alias move -> webhook latency (against MLflow webhooks) and metric ingestion
+# with 100 metric automations; its own section of RESULTS.md.
+bench-automations: $(BIN)/strata
+	timeout 900 bash bench/setup_peers.sh
+	timeout 900 $(BIN)/python bench/automations_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .strata

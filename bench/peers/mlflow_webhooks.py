@@ -18,7 +18,8 @@ Every request's `X-MLflow-Signature` (v1, base64 HMAC-SHA256 of `id.timestamp.bo
 with the secret's UTF-8 bytes) is checked, and its body must name the version just set.
 
 Result: {"version", "samples": [{"call_ms", "e2e_ms" | null}], "warmup": n, "missing",
-"duplicates", "unexpected", "bad_signature", "http_requests"}.
+"duplicates", "unexpected", "bad_signature", "http_requests", "timed_other_cores"}:
+timed_other_cores is the mean number of cores other processes used during the timed moves.
 """
 
 from __future__ import annotations
@@ -74,6 +75,56 @@ def signature_ok(secret: str, headers: dict, body: bytes) -> bool:
     return hmac.compare_digest(headers.get("x-mlflow-signature", ""), "v1," + expected.decode())
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy (as bench/proc.py counts them)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User+system CPU seconds of ``pid`` and its live descendants."""
+    total, stack = 0.0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    stack.extend(int(x) for x in f.read().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class LoadMeter:
+    """Mean cores used during the timed moves by processes other than this one and the
+    server's process tree (`--server-pid`), as bench/proc.py's LoadMeter."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        own = sum(os.times()[:2])
+        server = tree_cpu_s(self.server_pid) if self.server_pid else 0.0
+        return time.perf_counter(), busy_cpu_s(), own, server
+
+    def start(self) -> None:
+        self.t0 = self._sample()
+
+    def stop(self) -> float:
+        t1 = self._sample()
+        wall = t1[0] - self.t0[0]
+        other = (t1[1] - self.t0[1]) - (t1[2] - self.t0[2]) - (t1[3] - self.t0[3])
+        return round(max(0.0, other / wall), 2) if wall > 0 else 0.0
+
+
 class RequestCounter:
     """Counts the HTTP requests the MLflow client sends (requests.Session.send)."""
 
@@ -113,9 +164,11 @@ def measure(args: argparse.Namespace) -> dict:
     out = {"missing": 0, "duplicates": 0, "unexpected": 0, "bad_signature": 0}
     samples = []
     counter = None
+    meter = LoadMeter(args.server_pid)
     for i in range(args.warmup + args.moves):
         if i == args.warmup:
             counter = RequestCounter()
+            meter.start()
         version = str(1 + i % 2)
         t0 = time.perf_counter()
         client.set_registered_model_alias(args.model, "production", version)
@@ -124,7 +177,8 @@ def measure(args: argparse.Namespace) -> dict:
         deadline = t1 + args.timeout
         while arrived is None:
             try:
-                at, headers, body = receiver.inbox.get(timeout=max(0.0, deadline - time.perf_counter()))
+                left = max(0.0, deadline - time.perf_counter())
+                at, headers, body = receiver.inbox.get(timeout=left)
             except queue.Empty:
                 out["missing"] += 1
                 break
@@ -144,7 +198,7 @@ def measure(args: argparse.Namespace) -> dict:
         if i >= args.warmup:
             e2e = None if arrived is None else (arrived - t0) * 1000
             samples.append({"call_ms": (t1 - t0) * 1000, "e2e_ms": e2e})
-    assert counter is not None or args.moves == 0
+    other_cores = meter.stop() if counter else None
     http_requests = counter.sent / args.moves if counter and args.moves else None
     if counter:
         counter.close()
@@ -161,6 +215,7 @@ def measure(args: argparse.Namespace) -> dict:
         "samples": samples,
         "warmup": args.warmup,
         "http_requests": http_requests,
+        "timed_other_cores": other_cores,
         **out,
     }
 
@@ -178,6 +233,7 @@ def main() -> None:
     p.add_argument("--moves", type=int, default=200)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--model", default="x")
+    p.add_argument("--server-pid", type=int, help="the server's pid (its CPU is not other load)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait per request")
     p.add_argument("--settle", type=float, default=2.0, help="seconds to wait for stragglers")
     p.set_defaults(fn=measure)
