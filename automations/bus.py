@@ -12,12 +12,14 @@ automation cannot trigger itself in a loop, and a chain stops after MAX_CHAIN ho
 """
 
 import secrets
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, text
+from sqlalchemy import and_, insert, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from automations.clock import utcnow
 from automations.events import ArtifactChange, MetricBatch
 from automations.models import Automation, Delivery, Event, MetricWindow
 from automations.schema import Action, NewAutomation
@@ -33,24 +35,24 @@ CHANNEL = "strata_deliveries"
 
 def publish(session: Session, change: ArtifactChange) -> int:
     """Record an artifact event and its deliveries; returns how many were queued."""
-    event = Event(
-        type=change.type,
-        project_id=change.project_id,
-        registry_id=change.registry_id,
-        collection_id=change.collection_id,
-        version_id=change.version_id,
-        author=change.author,
-        variables=change.variables,
-    )
-    session.add(event)
-    session.flush()
-    queued = 0
+    event = {
+        "type": change.type,
+        "project_id": change.project_id,
+        "registry_id": change.registry_id,
+        "collection_id": change.collection_id,
+        "version_id": change.version_id,
+        "author": change.author,
+        "variables": change.variables,
+        "created_at": utcnow(),
+    }
+    (event_id,) = _insert_events(session, [event])
+    deliveries = []
     for automation in _candidates(session, change):
         spec = _spec(automation)
         if alias_filter_matches(spec.event.filter, change.aliases):  # type: ignore[arg-type]
-            _queue(session, event, automation, spec.action)
-            queued += 1
-    return queued
+            deliveries.append(_delivery(session, event_id, event, automation, spec.action))
+    _insert_deliveries(session, deliveries)
+    return len(deliveries)
 
 
 def mark_published(session: Session) -> None:
@@ -68,40 +70,53 @@ def publish_metrics(session: Session, batch: MetricBatch) -> int:
 
     Windows are kept for the keys of disabled automations too, so one that is enabled
     again judges the values actually logged last (see registry/services/automations.py
-    for the windows dropped when a key starts being watched)."""
+    for the windows dropped when a key starts being watched).
+
+    A batch can fire thousands of times, so its events and deliveries go in as two
+    multi-row inserts rather than through the ORM's unit of work."""
     rows = _metric_automations(session, batch.project_id)
     if not rows:
         return 0
     evaluator = _evaluator(rows)
-    by_key: dict[str, list[tuple[int, float]]] = {}
-    for point in batch.points:
-        if point.key in evaluator.depth:
-            by_key.setdefault(point.key, []).append((point.step, point.value))
+    by_key: dict[str, tuple[list[int], list[float]]] = {}
+    for key, step, value in batch.points:
+        if key in evaluator.depth:
+            steps, values = by_key.setdefault(key, ([], []))
+            steps.append(step)
+            values.append(value)
     if not by_key:
         return 0
     windows = _load_windows(session, batch.run_id, list(by_key))
     firings = []
-    for key, points in by_key.items():
-        firings.extend(evaluator.run(key, windows[key], points))
+    for key, (steps, values) in by_key.items():
+        firings.extend(evaluator.run(key, windows[key], steps, values))
     _save_windows(session, batch.run_id, windows)
     live = {row.id: row for row in _outside_chain(session, [r for r in rows if r.enabled])}
     fired = [(live[f.automation_id], f) for f in firings if f.automation_id in live]
-    events = [_metric_event(batch, automation, firing) for automation, firing in fired]
-    # One flush for all the events (ids come back in one statement), then the deliveries.
-    session.add_all(events)
-    session.flush()
-    for event, (automation, _firing) in zip(events, fired, strict=True):
-        _queue(session, event, automation, _spec(automation).action)
+    if not fired:
+        return 0
+    now = utcnow()
+    events = [_metric_event(batch, automation, firing, now) for automation, firing in fired]
+    deliveries = [
+        _delivery(session, event_id, event, automation, _spec(automation).action)
+        for event_id, event, (automation, _firing) in zip(
+            _insert_events(session, events), events, fired, strict=True
+        )
+    ]
+    _insert_deliveries(session, deliveries)
     return len(fired)
 
 
-def _metric_event(batch: MetricBatch, automation: Automation, firing: Firing) -> Event:
-    return Event(
-        type=automation.event_type,
-        project_id=batch.project_id,
-        run_id=batch.run_id,
-        author=batch.author,
-        variables={
+def _metric_event(
+    batch: MetricBatch, automation: Automation, firing: Firing, now: datetime
+) -> dict[str, Any]:
+    return {
+        "type": automation.event_type,
+        "project_id": batch.project_id,
+        "run_id": batch.run_id,
+        "author": batch.author,
+        "created_at": now,
+        "variables": {
             **batch.variables,
             "event_type": automation.event_type,
             "event_author": batch.author,
@@ -110,7 +125,7 @@ def _metric_event(batch: MetricBatch, automation: Automation, firing: Firing) ->
             "metric_step": firing.step,
             "metric_previous_value": firing.previous,
         },
-    )
+    }
 
 
 def _candidates(session: Session, change: ArtifactChange) -> list[Automation]:
@@ -178,25 +193,36 @@ def _spec(automation: Automation) -> NewAutomation:
     return spec
 
 
-def _queue(session: Session, event: Event, automation: Automation, action: Action) -> None:
-    mark_published(session)
+def _insert_events(session: Session, events: list[dict[str, Any]]) -> list[int]:
+    """Insert event rows in one statement; their ids, in order."""
+    statement = insert(Event).returning(col(Event.id), sort_by_parameter_order=True)
+    return list(session.execute(statement, events).scalars())
+
+
+def _insert_deliveries(session: Session, deliveries: list[dict[str, Any]]) -> None:
+    if deliveries:
+        session.execute(insert(Delivery), deliveries)
+        mark_published(session)
+
+
+def _delivery(
+    session: Session, event_id: int, event: dict[str, Any], automation: Automation, action: Action
+) -> dict[str, Any]:
+    """The delivery row of one automation's action on one event, due at once."""
     chain: tuple[int, ...] = session.info.get(CHAIN, ())
-    session.add(
-        Delivery(
-            message_id="msg_" + secrets.token_hex(12),
-            event_id=event.id,  # type: ignore[arg-type]
-            automation_id=automation.id,  # type: ignore[arg-type]
-            integration_id=automation.integration_id,
-            kind=action.action,
-            payload=_payload(action, event),
-            chain=",".join(str(i) for i in (*chain, automation.id)),
-            next_attempt_at=event.created_at,
-        )
-    )
+    return {
+        "message_id": "msg_" + secrets.token_hex(12),
+        "event_id": event_id,
+        "automation_id": automation.id,
+        "integration_id": automation.integration_id,
+        "kind": action.action,
+        "payload": _payload(action, event["type"], event["variables"]),
+        "chain": ",".join(str(i) for i in (*chain, automation.id)),
+        "next_attempt_at": event["created_at"],
+    }
 
 
-def _payload(action: Action, event: Event) -> Any:
-    variables = event.variables
+def _payload(action: Action, event_type: str, variables: dict[str, Any]) -> Any:
     if action.action == "webhook":
         if action.payload is None:
             return variables
@@ -206,7 +232,7 @@ def _payload(action: Action, event: Event) -> Any:
             "title": render(action.title, variables),
             "text": render(action.text, variables),
             "severity": action.severity,
-            "event_type": event.type,
+            "event_type": event_type,
             "variables": variables,
         }
     return None
@@ -225,8 +251,8 @@ def _load_windows(session: Session, run_id: int, keys: list[str]) -> dict[str, l
 
 def _save_windows(session: Session, run_id: int, windows: dict[str, list[float]]) -> None:
     rows = [{"run_id": run_id, "key": key, "values": values} for key, values in windows.items()]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(MetricWindow).values(rows)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(MetricWindow).values(rows)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["run_id", "key"], set_={"values": statement.excluded["values"]}

@@ -21,18 +21,12 @@ class ArtifactChange:
 
 
 @dataclass(frozen=True)
-class MetricPoint:
-    key: str
-    step: int
-    value: float
-
-
-@dataclass(frozen=True)
 class MetricBatch:
-    """Points one request logged to one run, in logging order."""
+    """Points one request logged to one run, in logging order: (key, step, value)
+    tuples, since a batch holds thousands."""
 
     project_id: int
     run_id: int
-    points: list[MetricPoint]
+    points: list[tuple[str, int, float]]
     variables: dict[str, Any] = field(default_factory=dict)  # project_name, run_id, run_name
     author: str = ""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from automations import bus
-from automations.events import ArtifactChange, MetricBatch, MetricPoint
+from automations.events import ArtifactChange, MetricBatch
 from registry.models import ArtifactCollection, ArtifactVersion, Project, Registry, Run
 
 # session.info key: who made the request's changes (set by the API layer).
@@ -61,7 +61,7 @@ def metric_points(
     batch = MetricBatch(
         project_id=project.id,  # type: ignore[arg-type]
         run_id=run.id,  # type: ignore[arg-type]
-        points=[MetricPoint(key, step, value) for key, step, value in points],
+        points=points,
         variables={"project_name": project.name, "run_id": run.run_id, "run_name": run.name},
         author=session.info.get(AUTHOR, ""),
     )
