@@ -1,9 +1,10 @@
 """Wire shapes of the REST API (request bodies and responses)."""
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from registry.db import MAX_INT64
 
@@ -143,14 +144,23 @@ class RunStarted(BaseModel):
     next_step: int
 
 
-class MetricPoint(BaseModel):
-    key: str = Field(min_length=1, max_length=256)
-    step: int = Field(ge=0, le=MAX_INT64)
-    value: float = Field(allow_inf_nan=False)
-    timestamp: datetime
+def _assume_utc(moment: datetime) -> datetime:
+    """A timestamp without an offset is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-class MetricBatch(BaseModel):
+# TypedDicts rather than models: a request carries thousands of points, validated
+# straight from its bytes into plain dicts (registry/api/bodies.py).
+class MetricPoint(TypedDict):
+    """One logged value; a timestamp without an offset is UTC."""
+
+    key: Annotated[str, Field(min_length=1, max_length=256)]
+    step: Annotated[int, Field(ge=0, le=MAX_INT64)]
+    value: Annotated[float, Field(allow_inf_nan=False)]
+    timestamp: Annotated[datetime, AfterValidator(_assume_utc)]
+
+
+class MetricBatch(TypedDict):
     points: list[MetricPoint]
 
 

@@ -1,8 +1,7 @@
 """Runs: lifecycle, config and summary, metric history, and input lineage."""
 
 import secrets
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert
@@ -11,6 +10,7 @@ from sqlmodel import Session, col, select
 from registry.db import insert_ignoring_conflicts
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import ArtifactVersion, Metric, Project, Run, RunInput, utcnow
+from registry.schemas import MetricPoint
 from registry.services import events
 from registry.services.names import check_name, check_tags
 from registry.services.projects import get_or_create_project, get_project
@@ -111,7 +111,7 @@ def update_run(
     session.add(run)
 
 
-def log_metrics(session: Session, run: Run, points: list[tuple[str, int, float, datetime]]) -> None:
+def log_metrics(session: Session, run: Run, points: Sequence[MetricPoint]) -> None:
     """Append metric points and let the project's metric automations see them; the run
     summary keeps the last value logged for each key."""
     if len(points) > MAX_METRIC_POINTS:
@@ -122,21 +122,15 @@ def log_metrics(session: Session, run: Run, points: list[tuple[str, int, float, 
     # than the database does.
     session.connection().execute(
         insert(Metric.__table__),  # type: ignore[attr-defined]
-        [
-            {"run_id": run.id, "key": key, "step": step, "value": value, "timestamp": timestamp}
-            for key, step, value, timestamp in points
-        ],
+        [{"run_id": run.id, **point} for point in points],
     )
     project = session.get(Project, run.project_id)
     assert project is not None
-    events.metric_points(
-        session, project, run, [(key, step, value) for key, step, value, _ in points]
-    )
-    latest = {key: value for key, _step, value, _ts in points}
-    if latest:
-        run.summary = {**run.summary, **latest}
-        run.updated_at = utcnow()
-        session.add(run)
+    logged = [(point["key"], point["step"], point["value"]) for point in points]
+    events.metric_points(session, project, run, logged)
+    run.summary = {**run.summary, **{key: value for key, _step, value in logged}}
+    run.updated_at = utcnow()
+    session.add(run)
 
 
 def metric_history(session: Session, run: Run, key: str | None = None) -> list[Metric]:

@@ -447,3 +447,25 @@ def test_a_metric_step_beyond_64_bits_is_refused(reg):
     assert response.status_code == 422, response.text
     assert "step" in response.text
     assert reg.api.get(f"/projects/{PROJECT}/runs/{run}/metrics").json() == []
+
+
+def test_a_metric_batch_is_checked_point_by_point(reg):
+    run = reg.api.post(f"/projects/{PROJECT}/runs", json={}).json()["run"]["id"]
+    path = f"/projects/{PROJECT}/runs/{run}/metrics"
+    good = {"key": "loss", "step": 1, "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}
+    bad_value = {**good, "step": 2, "value": "NaN"}
+    response = reg.api.post(path, json={"points": [good, bad_value]})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "points", 1, "value"]
+    broken = reg.api.post(path, content=b'{"points": [' + b"1" * 100_000)
+    assert broken.status_code == 422 and "Invalid JSON" in broken.text
+    assert len(broken.content) < 1000  # the body is not echoed back
+    assert reg.api.get(path).json() == []  # nothing of a refused batch is stored
+
+
+def test_a_metric_timestamp_without_offset_is_utc(reg):
+    run = reg.api.post(f"/projects/{PROJECT}/runs", json={}).json()["run"]["id"]
+    path = f"/projects/{PROJECT}/runs/{run}/metrics"
+    point = {"key": "loss", "step": 0, "value": 0.5, "timestamp": "2026-01-01T12:00:00"}
+    assert reg.api.post(path, json={"points": [point]}).status_code == 204
+    assert reg.api.get(path).json()[0]["timestamp"] == "2026-01-01T12:00:00Z"

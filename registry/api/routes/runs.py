@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from registry.api.bodies import METRIC_BATCH_OPENAPI, MetricBatchBody
 from registry.api.deps import ReadSessionDep, SessionDep
 from registry.db import MAX_INT64
 from registry.errors import InvalidInput
 from registry.schemas import (
     LineagePublic,
-    MetricBatch,
     MetricPoint,
     RunCreate,
     RunInputCreate,
@@ -76,11 +76,10 @@ def update_run(project: str, run_id: str, body: RunUpdate, session: SessionDep) 
     return runs_public(session, [run])[0]
 
 
-@router.post("/{run_id}/metrics", status_code=204)
-def log_metrics(project: str, run_id: str, body: MetricBatch, session: SessionDep) -> None:
+@router.post("/{run_id}/metrics", status_code=204, openapi_extra=METRIC_BATCH_OPENAPI)
+def log_metrics(project: str, run_id: str, body: MetricBatchBody, session: SessionDep) -> None:
     run = runs.get_run(session, project, run_id)
-    points = [(p.key, p.step, p.value, p.timestamp) for p in body.points]
-    runs.log_metrics(session, run, points)
+    runs.log_metrics(session, run, body["points"])
 
 
 @router.get("/{run_id}/metrics")
@@ -89,7 +88,7 @@ def metric_history(
 ) -> list[MetricPoint]:
     run = runs.get_run(session, project, run_id)
     return [
-        MetricPoint(key=m.key, step=m.step, value=m.value, timestamp=m.timestamp)
+        {"key": m.key, "step": m.step, "value": m.value, "timestamp": m.timestamp}
         for m in runs.metric_history(session, run, key)
     ]
 
