@@ -116,3 +116,16 @@ class MetricWindow(SQLModel, table=True):
     run_id: int = Field(foreign_key="run.id", primary_key=True)
     key: str = Field(primary_key=True, max_length=256)
     values: list[float] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ScheduledJob(SQLModel, table=True):
+    """A periodic job's next tick. Workers race to move `next_run_at` forward; the one
+    whose update matched runs the job for that tick (automations/scheduler.py)."""
+
+    __tablename__ = "scheduled_job"
+
+    name: str = Field(primary_key=True, max_length=64)
+    next_run_at: datetime
+    last_run_at: datetime | None = None
+    last_owner: str = Field(default="", max_length=128)
+    last_error: str = Field(default="", max_length=2000)
