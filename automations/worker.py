@@ -53,7 +53,8 @@ class DeliveryWorker:
         concurrency: int = 16,
     ) -> None:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self._engine, self._config, self._box = engine, config, box
+        self.engine = engine
+        self._config, self._box = config, box
         timeout = httpx.Timeout(config.timeout_seconds, connect=min(5.0, config.timeout_seconds))
         self._client = guarded_client(policy, timeout)
         self._actions: dict[str, Action] = {
@@ -103,7 +104,7 @@ class DeliveryWorker:
                 self._running = False
 
     def _claim(self, limit: int) -> int:
-        with Session(self._engine) as session:
+        with Session(self.engine) as session:
             claims = claim_due(session, self.name, limit, self._config.lease_seconds)
             session.commit()
         for claim in claims:
@@ -119,7 +120,7 @@ class DeliveryWorker:
         try:
             target = self._target(claim.integration_id)
             if claim.message.kind == "notification" and target is not None:
-                with Session(self._engine) as session:
+                with Session(self.engine) as session:
                     opens = reserve_slack_slot(session, target.id)
                     if opens is not None:
                         defer(session, claim, opens)
@@ -127,7 +128,7 @@ class DeliveryWorker:
                 if opens is not None:
                     return
             outcome = self._act(claim, target)
-            with Session(self._engine) as session:
+            with Session(self.engine) as session:
                 record_outcome(session, claim, outcome, self._config, started)
                 if target is not None and target.kind == "slack" and outcome.status_code == 429:
                     hold_integration(session, target.id, outcome.retry_after or 1.0)
@@ -153,7 +154,7 @@ class DeliveryWorker:
     def _target(self, integration_id: int | None) -> Target | None:
         if integration_id is None:
             return None
-        with Session(self._engine) as session:
+        with Session(self.engine) as session:
             row = session.get(Integration, integration_id)
         if row is None:
             return None
@@ -167,7 +168,7 @@ class DeliveryWorker:
     def listen(self) -> None:
         """On PostgreSQL, wake on every commit that queued deliveries in any process
         (LISTEN/NOTIFY); elsewhere the scheduler's poll is the only cross-process path."""
-        if self._engine.dialect.name != "postgresql":
+        if self.engine.dialect.name != "postgresql":
             return
         thread = threading.Thread(target=self._listen_loop, name="strata-listen", daemon=True)
         thread.start()
@@ -175,7 +176,7 @@ class DeliveryWorker:
     def _listen_loop(self) -> None:
         import psycopg
 
-        url = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         while not self._closed:
             try:
                 with psycopg.connect(url, autocommit=True) as conn:

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from automations.delivery import DeliveryConfig
 from automations.egress import EgressPolicy
-from automations.scheduler import start_scheduler
+from automations.scheduler import PeriodicJob, start_scheduler
 from automations.secrets import SecretBox
 from automations.worker import DeliveryWorker
 from registry.api.errors import install_error_handlers
@@ -25,6 +25,7 @@ from registry.api.routes import (
     runs,
 )
 from registry.db import make_engine, read_only
+from registry.services import expiry
 from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
 
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.worker = scheduler = None
         if settings.serve_worker:
             app.state.worker = make_worker(settings, app.state.engine, app.state.secret_box)
-            scheduler = start_scheduler(app.state.worker, settings.delivery_poll_seconds)
+            scheduler = start_scheduler(
+                app.state.worker, settings.delivery_poll_seconds, periodic_jobs()
+            )
         yield
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -75,3 +78,8 @@ def make_worker(settings: Settings, engine: Engine, box: SecretBox) -> DeliveryW
     )
     policy = EgressPolicy.parse(settings.webhook_allowed_hosts)
     return DeliveryWorker(engine, config, box, policy, concurrency=settings.delivery_concurrency)
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    """Jobs that run once per tick across every `serve` and `worker` process."""
+    return [PeriodicJob("expire-versions", expiry.EVERY, expiry.run_expiry)]

@@ -49,14 +49,14 @@ def worker() -> None:
     from automations.scheduler import start_scheduler
     from automations.secrets import SecretBox
     from registry.db import make_engine
-    from registry.main import make_worker
+    from registry.main import make_worker, periodic_jobs
     from registry.migrate import upgrade
 
     settings = Settings()
     upgrade(settings)
     engine = make_engine(settings.resolved_database_url)
     delivery_worker = make_worker(settings, engine, SecretBox(settings.resolved_secret_key()))
-    scheduler = start_scheduler(delivery_worker, settings.delivery_poll_seconds)
+    scheduler = start_scheduler(delivery_worker, settings.delivery_poll_seconds, periodic_jobs())
     click.echo(f"Strata worker {delivery_worker.name} (database {settings.resolved_database_url})")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
