@@ -179,6 +179,10 @@ def start_fake_gcs() -> Service:
             "memory",
             "-external-url",
             url,
+            # Signed URLs name this host; fake-gcs-server serves its XML API (the one
+            # signed URLs use) only to requests for its public host.
+            "-public-host",
+            f"127.0.0.1:{port}",
             "-log-level",
             "warn",
         ],  # fmt: skip

@@ -1,22 +1,42 @@
 """The content-addressed blob store: the one module that talks to fsspec.
 
-Every write streams to a temporary key while hashing, compares the result with the
-digest the client claimed, and only then publishes under the digest's key. A
-mismatch deletes the temporary object, so a refused upload leaves nothing behind.
-A blob that already exists is never rewritten.
+No bytes reach a digest's key unverified. Bytes held in memory (small blobs) are
+hashed first, then written straight to the digest's key, create-if-absent where the
+store supports it. Streams (large blobs) go to a temporary key while being hashed, or
+are put there by a client through a presigned URL and re-read by the service; only
+bytes that hash to the claimed digest are then moved under the digest's key, anything
+else is deleted. A blob that already exists is never rewritten.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import fsspec
 from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
 
-from registry.errors import DigestMismatch
-from registry.storage.layout import TMP_DIR, blob_key, digest_from_key, temp_key
-from sdk.digest import Hasher
+from registry.errors import DigestMismatch, InvalidInput, TooLarge
+from registry.storage.layout import (
+    TMP_DIR,
+    blob_key,
+    digest_from_key,
+    new_upload_token,
+    temp_key,
+)
+from registry.storage.presign import Presigner, presigner_for
+from sdk.digest import Hasher, hash_bytes
+from sdk.framing import FrameReader, FramingError
 
 READ_BLOCK = 1024 * 1024
+# Read size when the service re-hashes an object a client put in the bucket.
+VERIFY_BLOCK = 16 * 1024 * 1024
+# Part size of streamed writes: object stores upload larger blobs in several parts.
+WRITE_BLOCK = 16 * 1024 * 1024
+# Concurrent requests when many small blobs are written at once.
+PUT_WORKERS = 16
+OBJECT_STORES = {"s3", "s3a", "gs", "gcs"}
 
 
 class BlobWriter:
@@ -25,7 +45,7 @@ class BlobWriter:
     def __init__(self, store: "BlobStore") -> None:
         self._store = store
         self._tmp = temp_key(store.root)
-        self._file = store.fs.open(self._tmp, "wb")
+        self._file = store.fs.open(self._tmp, "wb", block_size=store.write_block)
         self._hasher = Hasher()
         self.size = 0
 
@@ -41,18 +61,7 @@ class BlobWriter:
     def publish(self, claimed_digest: str) -> int:
         """Verify and publish; returns the size. Raises DigestMismatch and leaves nothing."""
         self._file.close()
-        actual = self._hasher.hexdigest()
-        if actual != claimed_digest:
-            self.abort()
-            raise DigestMismatch(
-                f"uploaded bytes hash to {actual}, not to the claimed digest {claimed_digest}"
-            )
-        key = blob_key(self._store.root, claimed_digest)
-        if self._store.fs.exists(key):
-            self._store.fs.rm(self._tmp)
-        else:
-            self._store.ensure_folder(key.rsplit("/", 1)[0])
-            self._store.fs.mv(self._tmp, key)
+        self._store._publish_temp(self._tmp, self._hasher.hexdigest(), claimed_digest)
         return self.size
 
     def abort(self) -> None:
@@ -63,11 +72,48 @@ class BlobWriter:
 
 
 class BlobStore:
-    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+    def __init__(
+        self,
+        fs: AbstractFileSystem,
+        root: str,
+        presigner: Presigner | None = None,
+        write_block: int = WRITE_BLOCK,
+    ) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
+        self.write_block = write_block
+        self._presigner = presigner
         self._folders: set[str] = set()
+        # An object appears whole or not at all; a local file being written does not.
+        self._whole_object_writes = not isinstance(fs, LocalFileSystem)
         self.ensure_folder(f"{self.root}/{TMP_DIR}")
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        options: dict[str, Any] | None = None,
+        *,
+        presign: bool = True,
+        url_ttl_seconds: int = 900,
+        signing_key: Path | None = None,
+    ) -> "BlobStore":
+        """The store at `url` (`file://`, `memory://`, `s3://bucket/prefix`,
+        `gs://bucket/prefix`); `options` go to the fsspec filesystem. With `presign`,
+        object stores hand out signed URLs valid for `url_ttl_seconds`."""
+        options = dict(options or {})
+        protocol = url.split("://", 1)[0] if "://" in url else "file"
+        if protocol in OBJECT_STORES:
+            # Listings must never stand in for the bucket: a cached listing would
+            # report a deleted blob as present.
+            options.setdefault("use_listings_cache", False)
+        if protocol in ("s3", "s3a"):
+            # Presigned URLs in SigV4, which every S3 region and S3-compatible store accepts.
+            config = {"signature_version": "s3v4", **options.get("config_kwargs", {})}
+            options["config_kwargs"] = config
+        fs, root = fsspec.core.url_to_fs(url, **options)
+        presigner = presigner_for(fs, url_ttl_seconds, signing_key) if presign else None
+        return cls(fs, root, presigner)
 
     def ensure_folder(self, folder: str) -> None:
         """Create a folder once per process (object stores ignore folders anyway)."""
@@ -75,10 +121,7 @@ class BlobStore:
             self.fs.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
 
-    @classmethod
-    def from_url(cls, url: str, options: dict[str, Any] | None = None) -> "BlobStore":
-        fs, root = fsspec.core.url_to_fs(url, **(options or {}))
-        return cls(fs, root)
+    # ---- blobs ---------------------------------------------------------------------
 
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(blob_key(self.root, digest)))
@@ -87,13 +130,33 @@ class BlobStore:
         return BlobWriter(self)
 
     def put(self, digest: str, data: bytes) -> int:
-        writer = self.writer()
+        """Verify bytes held in memory and store them; returns the size."""
+        _check(hash_bytes(data), digest)
+        if not self._whole_object_writes:
+            writer = self.writer()
+            try:
+                writer.write(data)
+            except BaseException:
+                writer.abort()
+                raise
+            return writer.publish(digest)
+        key = blob_key(self.root, digest)
         try:
-            writer.write(data)
-        except BaseException:
-            writer.abort()
-            raise
-        return writer.publish(digest)
+            self.fs.pipe_file(key, data, mode="create")
+        except FileExistsError:
+            pass  # the same bytes are already there
+        return len(data)
+
+    def put_many(self, blobs: list[tuple[str, bytes]]) -> list[tuple[str, int]]:
+        """Verify every blob, then store them all, several at a time; a mismatch
+        stores none of them. Returns (digest, size) for each."""
+        for digest, data in blobs:
+            _check(hash_bytes(data), digest)
+        if len(blobs) <= 1:
+            return [(digest, self.put(digest, data)) for digest, data in blobs]
+        with ThreadPoolExecutor(min(PUT_WORKERS, len(blobs))) as pool:
+            sizes = list(pool.map(lambda blob: self.put(*blob), blobs))
+        return [(digest, size) for (digest, _), size in zip(blobs, sizes, strict=True)]
 
     def open(self, digest: str) -> BinaryIO:
         return self.fs.open(blob_key(self.root, digest), "rb", block_size=READ_BLOCK)
@@ -112,3 +175,77 @@ class BlobStore:
 
     def delete(self, digest: str) -> None:
         self.fs.rm(blob_key(self.root, digest))
+
+    def _publish_temp(self, tmp: str, actual: str, claimed: str) -> None:
+        """Move a temporary object whose bytes hash to `actual` under `claimed`'s key,
+        or delete it if they differ (DigestMismatch)."""
+        if actual != claimed:
+            self.fs.rm(tmp)
+        _check(actual, claimed)
+        key = blob_key(self.root, claimed)
+        if self.fs.exists(key):
+            self.fs.rm(tmp)
+        else:
+            self.ensure_folder(key.rsplit("/", 1)[0])
+            self.fs.mv(tmp, key)
+
+    # ---- direct transfer (presigned URLs) ------------------------------------------
+
+    @property
+    def presigns(self) -> bool:
+        """Whether clients move bytes to and from the bucket themselves."""
+        return self._presigner is not None
+
+    def presign_uploads(self, count: int) -> list[tuple[str, str]]:
+        """`count` fresh upload slots: (token, URL to PUT the bytes to). The URL names
+        a temporary key; `publish_upload` or `publish_pack` then verifies what arrived."""
+        assert self._presigner is not None
+        tokens = [new_upload_token() for _ in range(count)]
+        urls = self._presigner.put_urls([temp_key(self.root, token) for token in tokens])
+        return list(zip(tokens, urls, strict=True))
+
+    def presign_downloads(self, digests: Iterable[str]) -> list[str]:
+        assert self._presigner is not None
+        return self._presigner.get_urls([blob_key(self.root, digest) for digest in digests])
+
+    def publish_upload(self, token: str, digest: str) -> int:
+        """Re-hash the object a client put at the slot `token` and publish it as
+        `digest`; returns its size. Raises DigestMismatch (the object is deleted)."""
+        tmp = temp_key(self.root, token)
+        hasher, size = Hasher(), 0
+        try:
+            with self.fs.open(tmp, "rb", block_size=VERIFY_BLOCK) as stream:
+                while chunk := stream.read(VERIFY_BLOCK):
+                    hasher.update(chunk)
+                    size += len(chunk)
+        except FileNotFoundError:
+            raise InvalidInput(f"nothing was uploaded to slot {token} for {digest}") from None
+        self._publish_temp(tmp, hasher.hexdigest(), digest)
+        return size
+
+    def publish_pack(self, token: str, max_bytes: int) -> list[tuple[str, int]]:
+        """Unpack a framed pack of small blobs (see `sdk.framing`) a client put at the
+        slot `token`: verify and store every blob, then delete the pack."""
+        tmp = temp_key(self.root, token)
+        try:
+            size = self.fs.size(tmp)
+            if size > max_bytes:
+                raise TooLarge(f"pack {token} holds {size} bytes, more than {max_bytes}")
+            reader = FrameReader(max_bytes)
+            blobs = list(reader.feed(self.fs.cat_file(tmp)))
+            reader.close()
+            return self.put_many(blobs)
+        except FileNotFoundError:
+            raise InvalidInput(f"nothing was uploaded to slot {token}") from None
+        except FramingError as exc:
+            raise InvalidInput(f"pack {token}: {exc}") from None
+        finally:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+
+
+def _check(actual: str, claimed: str) -> None:
+    if actual != claimed:
+        raise DigestMismatch(
+            f"uploaded bytes hash to {actual}, not to the claimed digest {claimed}"
+        )

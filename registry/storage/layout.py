@@ -1,14 +1,17 @@
 """Where blobs live under the store root: pure functions, no I/O.
 
-<root>/ab/cd/abcd...   a published blob, fanned out by its digest's first 4 hex digits
-<root>/tmp/<uuid>      an upload in flight, published by a move once verified
+<root>/ab/abcd...      a published blob, fanned out by its digest's first 2 hex digits
+<root>/tmp/<token>     an upload in flight (streamed through the service, or put by a
+                       client through a presigned URL), published by the service once verified
 """
 
+import re
 import uuid
 
 from sdk.digest import is_digest
 
 TMP_DIR = "tmp"
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 def blob_key(root: str, digest: str) -> str:
@@ -17,8 +20,20 @@ def blob_key(root: str, digest: str) -> str:
     return f"{root}/{digest[:2]}/{digest}"
 
 
-def temp_key(root: str) -> str:
-    return f"{root}/{TMP_DIR}/{uuid.uuid4().hex}"
+def new_upload_token() -> str:
+    return uuid.uuid4().hex
+
+
+def is_upload_token(value: object) -> bool:
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
+
+
+def temp_key(root: str, token: str | None = None) -> str:
+    """The temporary key of an upload; a fresh one without `token`."""
+    token = new_upload_token() if token is None else token
+    if not is_upload_token(token):
+        raise ValueError(f"not an upload token: {token!r}")
+    return f"{root}/{TMP_DIR}/{token}"
 
 
 def digest_from_key(key: str) -> str | None:

@@ -1,27 +1,97 @@
-"""One suite for every fsspec backend of the blob store (S3 and GCS join it later)."""
+"""One suite for every fsspec backend of the blob store: memory, file, S3 (moto's
+server) and GCS (fake-gcs-server), each on 127.0.0.1."""
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
+import httpx
 import pytest
 
-from registry.errors import DigestMismatch
+from registry.errors import DigestMismatch, InvalidInput
 from registry.storage.blob_store import BlobStore
-from registry.storage.layout import blob_key
+from registry.storage.layout import blob_key, temp_key
 from sdk.digest import hash_bytes
+from sdk.framing import frame_header
+from tests.servers import Service, start_fake_gcs, start_moto
+
+BACKENDS = ["memory", "file", "s3", "gcs"]
+OBJECT_STORES = {"s3", "gcs"}
+MiB = 1024 * 1024
+# The smallest part S3 accepts, so a test blob of a few MiB is written in several parts.
+SMALL_PART = 5 * MiB
 
 
-@pytest.fixture(params=["memory", "file"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
-    if request.param == "memory":
-        # The memory filesystem is process-global: give each test its own root.
-        root = f"memory://strata-test-{uuid.uuid4().hex}"
-        yield BlobStore.from_url(root)
-        fsspec.filesystem("memory").rm(root.removeprefix("memory://"), recursive=True)
-    else:
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Service]:
+    service = start_moto()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_gcs() -> Iterator[Service]:
+    service = start_fake_gcs()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service-account key file of our own making: the emulator does not check
+    signatures, but the URLs are signed exactly as for Google Cloud Storage."""
+    from tests.registry.signing import write_service_account_key
+
+    return write_service_account_key(tmp_path_factory.mktemp("gcs-key") / "key.json")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[BlobStore]:
+    backend = request.param
+    # Every test gets a root of its own: the memory filesystem is process-global, and
+    # the emulators live for the whole session.
+    name = f"strata-test-{uuid.uuid4().hex[:12]}"
+    if backend == "memory":
+        yield BlobStore.from_url(f"memory://{name}")
+        fsspec.filesystem("memory").rm(name, recursive=True)
+    elif backend == "file":
         yield BlobStore.from_url(f"file://{tmp_path / 'blobs'}")
+    elif backend == "s3":
+        service = request.getfixturevalue("moto")
+        for key, value in service.env.items():
+            monkeypatch.setenv(key, value)
+        yield _object_store(f"s3://{name}/blobs", {"skip_instance_cache": True})
+    else:
+        service = request.getfixturevalue("fake_gcs")
+        for key, value in service.env.items():
+            monkeypatch.setenv(key, value)
+        key_file = request.getfixturevalue("gcs_signing_key")
+        options = {"project": "test", "token": "anon", "skip_instance_cache": True}
+        yield _object_store(f"gs://{name}/blobs", options, signing_key=key_file)
+
+
+def _object_store(url: str, options: dict, signing_key: Path | None = None) -> BlobStore:
+    fs, path = fsspec.core.url_to_fs(url, **options)
+    fs.mkdir(path.split("/", 1)[0])  # the bucket, as an operator would have made it
+    store = BlobStore.from_url(url, options, signing_key=signing_key)
+    store.write_block = SMALL_PART
+    return store
+
+
+def backend_of(store: BlobStore) -> str:
+    protocol = store.fs.protocol if isinstance(store.fs.protocol, str) else store.fs.protocol[0]
+    return {"gcs": "gcs", "gs": "gcs", "s3": "s3", "s3a": "s3"}.get(protocol, protocol)
+
+
+def temp_objects(store: BlobStore) -> list[str]:
+    return store.fs.find(f"{store.root}/tmp")
+
+
+# ---- every backend ---------------------------------------------------------------------
 
 
 def test_put_then_open_returns_the_bytes(store: BlobStore) -> None:
@@ -51,15 +121,36 @@ def test_streamed_write_is_verified_before_publishing(store: BlobStore) -> None:
     assert not store.exists(digest)  # nothing visible until publish
     writer.publish(digest)
     assert store.read(digest) == b"".join(chunks)
+    assert temp_objects(store) == []
+
+
+def test_large_streamed_write_goes_up_in_parts(store: BlobStore) -> None:
+    chunk = os.urandom(MiB)
+    chunks = [chunk] * 12  # 12 MiB in 1 MiB writes, as the upload route hands them over
+    digest = hash_bytes(b"".join(chunks))
+    store.write_block = SMALL_PART
+    writer = store.writer()
+    for piece in chunks:
+        writer.write(piece)
+    if backend_of(store) == "s3":
+        writer._file.close()  # finish the upload to look at the temporary object
+        # A multipart object's ETag ends in -<number of parts>.
+        assert store.fs.info(writer._tmp)["ETag"].strip('"').endswith("-3")
+    writer.publish(digest)
+    assert store.read(digest) == b"".join(chunks)
 
 
 def test_wrong_digest_is_refused_and_leaves_nothing(store: BlobStore) -> None:
     claimed = hash_bytes(b"what the client said")
     with pytest.raises(DigestMismatch, match=claimed):
         store.put(claimed, b"what the client sent")
+    writer = store.writer()
+    writer.write(b"what the client streamed")
+    with pytest.raises(DigestMismatch, match=claimed):
+        writer.publish(claimed)
     assert not store.exists(claimed)
     assert list(store.iter_digests()) == []
-    assert store.fs.find(f"{store.root}/tmp") == []
+    assert temp_objects(store) == []
 
 
 def test_existing_blob_is_never_rewritten(store: BlobStore) -> None:
@@ -68,10 +159,23 @@ def test_existing_blob_is_never_rewritten(store: BlobStore) -> None:
     store.put(digest, data)
     before = store.fs.info(blob_key(store.root, digest))
     store.put(digest, data)
+    writer = store.writer()
+    writer.write(data)
+    writer.publish(digest)
     after = store.fs.info(blob_key(store.root, digest))
-    assert before.get("created") == after.get("created")
-    assert before.get("mtime") == after.get("mtime")
+    for stamp in ("created", "mtime", "LastModified", "generation", "updated"):
+        assert before.get(stamp) == after.get(stamp)
     assert list(store.iter_digests()) == [digest]
+
+
+def test_put_many_verifies_all_before_storing_any(store: BlobStore) -> None:
+    blobs = [(hash_bytes(data), data) for data in (b"one", b"two", b"three")]
+    assert store.put_many(blobs) == [(digest, len(data)) for digest, data in blobs]
+    assert sorted(store.iter_digests()) == sorted(digest for digest, _ in blobs)
+    good, bad = (hash_bytes(b"four"), b"four"), (hash_bytes(b"five"), b"not five")
+    with pytest.raises(DigestMismatch):
+        store.put_many([good, bad])
+    assert not store.exists(good[0])
 
 
 def test_delete_removes_the_blob(store: BlobStore) -> None:
@@ -80,3 +184,63 @@ def test_delete_removes_the_blob(store: BlobStore) -> None:
     store.put(digest, data)
     store.delete(digest)
     assert not store.exists(digest)
+
+
+def test_only_object_stores_presign(store: BlobStore) -> None:
+    assert store.presigns == (backend_of(store) in OBJECT_STORES)
+
+
+# ---- direct transfer (object stores) ---------------------------------------------------
+
+
+@pytest.fixture
+def bucket(store: BlobStore) -> BlobStore:
+    if not store.presigns:
+        pytest.skip("bytes move through the service for this backend")
+    return store
+
+
+def test_presigned_upload_is_verified_then_published(bucket: BlobStore) -> None:
+    data = os.urandom(3 * MiB)
+    digest = hash_bytes(data)
+    [(token, url)] = bucket.presign_uploads(1)
+    assert digest not in url and token in url  # the client writes a temporary key only
+    assert httpx.put(url, content=data).status_code == 200
+    assert not bucket.exists(digest)
+    assert bucket.publish_upload(token, digest) == len(data)
+    [download] = bucket.presign_downloads([digest])
+    assert httpx.get(download).content == data
+    assert temp_objects(bucket) == []
+
+
+def test_presigned_upload_with_other_bytes_is_deleted(bucket: BlobStore) -> None:
+    claimed = hash_bytes(b"the real file")
+    [(token, url)] = bucket.presign_uploads(1)
+    httpx.put(url, content=b"something else").raise_for_status()
+    with pytest.raises(DigestMismatch, match=claimed):
+        bucket.publish_upload(token, claimed)
+    assert not bucket.exists(claimed)
+    assert temp_objects(bucket) == []
+
+
+def test_publishing_an_empty_slot_is_refused(bucket: BlobStore) -> None:
+    [(token, _url)] = bucket.presign_uploads(1)
+    with pytest.raises(InvalidInput, match="nothing was uploaded"):
+        bucket.publish_upload(token, hash_bytes(b"never sent"))
+
+
+def test_presigned_pack_of_small_blobs(bucket: BlobStore) -> None:
+    blobs = [f"small {i}".encode() for i in range(50)] + [b""]
+    pack = b"".join(frame_header(hash_bytes(b), len(b)) + b for b in blobs)
+    [(token, url)] = bucket.presign_uploads(1)
+    httpx.put(url, content=pack).raise_for_status()
+    published = bucket.publish_pack(token, max_bytes=MiB)
+    assert published == [(hash_bytes(b), len(b)) for b in blobs]
+    assert sorted(bucket.iter_digests()) == sorted({hash_bytes(b) for b in blobs})
+    assert temp_objects(bucket) == []
+
+
+def test_presigned_url_cannot_reach_a_digest_key(bucket: BlobStore) -> None:
+    urls = [url for _token, url in bucket.presign_uploads(3)]
+    tmp_path = temp_key(bucket.root).rsplit("/", 1)[0].split("/", 1)[1]
+    assert all(f"/{tmp_path}/" in httpx.URL(url).path for url in urls)

@@ -1,0 +1,110 @@
+"""Short-lived signed URLs that let clients move blob bytes to and from the bucket
+themselves, so large transfers never pass through the service.
+
+Only object stores sign: `presigner_for()` returns None for `file://` and `memory://`
+(and for a bucket whose credentials cannot sign), and the service then carries the
+bytes itself. A signed PUT only ever names a temporary key (see `BlobStore`): the
+service re-hashes what arrived there before publishing it under its digest.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from fsspec import AbstractFileSystem
+from fsspec.asyn import sync
+
+
+class Presigner(Protocol):
+    def put_urls(self, keys: list[str]) -> list[str]:
+        """URLs a client may PUT one object's bytes to, one per key."""
+
+    def get_urls(self, keys: list[str]) -> list[str]:
+        """URLs a client may GET one object's bytes from, one per key."""
+
+
+class S3Presigner:
+    """SigV4 query-string URLs from the filesystem's own client and credentials."""
+
+    def __init__(self, fs: Any, ttl_seconds: int) -> None:
+        self._fs = fs
+        self._ttl = ttl_seconds
+
+    def put_urls(self, keys: list[str]) -> list[str]:
+        return self._sign("put_object", keys)
+
+    def get_urls(self, keys: list[str]) -> list[str]:
+        return self._sign("get_object", keys)
+
+    def _sign(self, operation: str, keys: list[str]) -> list[str]:
+        async def sign_all() -> list[str]:
+            urls = []
+            for key in keys:
+                bucket, path, _version = self._fs.split_path(key)
+                s3 = await self._fs.get_s3(bucket)
+                urls.append(
+                    await s3.generate_presigned_url(
+                        operation, Params={"Bucket": bucket, "Key": path}, ExpiresIn=self._ttl
+                    )
+                )
+            return urls
+
+        return sync(self._fs.loop, sign_all)
+
+
+class GCSPresigner:
+    """V4 signed URLs (XML API), signed locally with a service account's private key."""
+
+    def __init__(self, fs: Any, credentials: Any, ttl_seconds: int) -> None:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        self._fs = fs
+        self._credentials = credentials
+        self._client = storage.Client(credentials=AnonymousCredentials(), project=fs.project)
+        self._ttl = timedelta(seconds=ttl_seconds)
+
+    def put_urls(self, keys: list[str]) -> list[str]:
+        return [self._sign("PUT", key) for key in keys]
+
+    def get_urls(self, keys: list[str]) -> list[str]:
+        return [self._sign("GET", key) for key in keys]
+
+    def _sign(self, method: str, key: str) -> str:
+        bucket, path, _generation = self._fs.split_path(key)
+        return str(
+            self._client.bucket(bucket)
+            .blob(path)
+            .generate_signed_url(
+                version="v4",
+                method=method,
+                expiration=self._ttl,
+                credentials=self._credentials,
+                api_access_endpoint=self._fs._endpoint,
+            )
+        )
+
+
+def presigner_for(
+    fs: AbstractFileSystem, ttl_seconds: int, signing_key: Path | None = None
+) -> Presigner | None:
+    """A presigner for `fs`, or None when it cannot sign (local and memory stores;
+    GCS without a service-account key: pass `signing_key` when the filesystem's own
+    credentials, e.g. workload identity or anonymous, hold none)."""
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    if protocols & {"s3", "s3a"}:
+        return S3Presigner(fs, ttl_seconds)
+    if protocols & {"gs", "gcs"}:
+        credentials = _gcs_signing_credentials(fs, signing_key)
+        return GCSPresigner(fs, credentials, ttl_seconds) if credentials else None
+    return None
+
+
+def _gcs_signing_credentials(fs: Any, signing_key: Path | None) -> Any:
+    from google.auth.credentials import Signing
+    from google.oauth2 import service_account
+
+    if signing_key is not None:
+        return service_account.Credentials.from_service_account_file(str(signing_key))
+    own = getattr(fs.credentials, "credentials", None)
+    return own if isinstance(own, Signing) else None
