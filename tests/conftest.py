@@ -1,4 +1,10 @@
-"""Fixtures: the real service under uvicorn on 127.0.0.1, a fresh home per server."""
+"""Fixtures: the real service under uvicorn on 127.0.0.1, a fresh home per server.
+
+`--db=postgresql` runs the suite against PostgreSQL: one cluster for the session
+(tests/servers.py) and a fresh database per STRATA_HOME, so a service started on a new
+home sees an empty store as it does on SQLite, and one restarted on the same home finds
+its rows again. `--db=sqlite` (the default) keeps each store in `$STRATA_HOME/registry.db`.
+"""
 
 import os
 import socket
@@ -15,6 +21,50 @@ import pytest
 
 import sdk
 from sdk.connection import Connection
+from tests.servers import Postgres, start_postgres
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="database every service of the suite uses (default: sqlite)",
+    )
+
+
+class Databases:
+    """The database of each STRATA_HOME the suite starts a service on."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._postgres: Postgres | None = None
+        self._urls: dict[Path, str] = {}
+
+    def url(self, home: Path) -> str:
+        """The SQLAlchemy URL of `home`'s database, created on first use."""
+        if self.backend == "sqlite":
+            return f"sqlite:///{home.resolve() / 'registry.db'}"
+        if home not in self._urls:
+            if self._postgres is None:
+                self._postgres = start_postgres()
+            self._urls[home] = self._postgres.create_database()
+        return self._urls[home]
+
+    def stop(self) -> None:
+        if self._postgres is not None:
+            self._postgres.stop()
+
+
+databases = Databases("sqlite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    databases.backend = config.getoption("--db")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    databases.stop()
 
 
 def free_port() -> int:
@@ -28,6 +78,7 @@ class Server:
     url: str
     home: Path
     process: subprocess.Popen[bytes]
+    database_url: str
 
     @property
     def blob_dir(self) -> Path:
@@ -46,10 +97,12 @@ class Server:
 
 
 def start_server(home: Path, env: dict[str, str] | None = None) -> Server:
+    """`strata serve` on `home`, with the database `--db` gives that home."""
     port = free_port()
     environment = {
         **os.environ,
         "STRATA_HOME": str(home),
+        "STRATA_DATABASE_URL": databases.url(home),
         "STRATA_HOST": "127.0.0.1",
         "STRATA_PORT": str(port),
         **(env or {}),
@@ -65,7 +118,8 @@ def start_server(home: Path, env: dict[str, str] | None = None) -> Server:
             raise RuntimeError(f"server exited: {(home.parent / f'{home.name}.log').read_text()}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(url=url, home=home, process=process)
+                database_url = environment["STRATA_DATABASE_URL"]
+                return Server(url=url, home=home, process=process, database_url=database_url)
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()

@@ -152,7 +152,7 @@ def seed_versions(server, project: str, count: int, collections: int) -> None:
         entry = Entry(hash_bytes(str(i).encode()), 1, ref=f"https://example.com/{i}")
         data = Manifest({"f": entry}).to_bytes()
         manifests.append((hash_bytes(data), store.put(hash_bytes(data), data)))
-    engine = make_engine(f"sqlite:///{server.home / 'registry.db'}")
+    engine = make_engine(server.database_url)
     with session_scope(engine) as session:
         record_blobs(session, manifests)
         for i in range(count):

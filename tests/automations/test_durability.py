@@ -2,13 +2,14 @@
 that fails after its alias write fires nothing, and a committed one is delivered even
 when the service is killed before (or while) delivering it."""
 
-import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from automations.models import Event
+from registry.db import make_engine, read_only, session_scope
 from tests.automations.conftest import Strata, start_strata, stop_strata
 from tests.automations.receiver import Reply
 
@@ -17,10 +18,13 @@ pytestmark = pytest.mark.timeout(90)
 
 def alias_events(strata: Strata, registry: str) -> list[dict]:
     """The `alias.added` events of `registry` in the outbox table, read from the store."""
-    path = Path(strata.server.home) / "registry.db"
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT variables FROM event WHERE type = 'alias.added'").fetchall()
-    variables = [json.loads(row[0]) for row in rows]
+    engine = make_engine(strata.server.database_url)
+    try:
+        with session_scope(read_only(engine), read_only=True) as session:
+            query = select(Event.variables).where(Event.type == "alias.added")
+            variables = list(session.exec(query))
+    finally:
+        engine.dispose()
     return [v for v in variables if v.get("registry_name") == registry]
 
 

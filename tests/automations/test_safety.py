@@ -4,10 +4,10 @@ never leave the service, and an automation cannot trigger itself in a loop."""
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import MetaData, create_engine
 
 from automations.egress import EgressPolicy, EgressRefused, guarded_client
 from tests.automations.conftest import (
@@ -19,6 +19,7 @@ from tests.automations.conftest import (
     unique,
 )
 from tests.automations.receiver import Receiver, Reply
+from tests.conftest import Server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -234,10 +235,27 @@ def test_api_responses_never_contain_a_secret(strata, receiver, project):
             assert value not in response.text, (value, response.request.url)
 
     # And not in the clear at rest either.
-    stored = b"".join(p.read_bytes() for p in Path(strata.server.home).glob("registry.db*"))
+    stored = stored_bytes(strata.server)
     assert hook["name"].encode() in stored  # the integration is there...
     for value in (secret, token, slack_path):
         assert value.encode() not in stored  # ...its secrets only encrypted
+
+
+def stored_bytes(server: Server) -> bytes:
+    """What the service's database holds: the SQLite files, or on PostgreSQL every value
+    of every row (binary columns as their bytes, the rest as text)."""
+    if server.database_url.startswith("sqlite"):
+        return b"".join(p.read_bytes() for p in server.home.glob("registry.db*"))
+    engine = create_engine(server.database_url)
+    tables = MetaData()
+    tables.reflect(engine)
+    chunks: list[bytes] = []
+    with engine.connect() as connection:
+        for table in tables.sorted_tables:
+            for row in connection.execute(table.select()):
+                chunks += [v if isinstance(v, bytes) else str(v).encode() for v in row]
+    engine.dispose()
+    return b"\n".join(chunks)
 
 
 # ---- loop guard ---------------------------------------------------------------------------
