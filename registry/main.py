@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
 
 from automations.delivery import DeliveryConfig
@@ -17,6 +18,7 @@ from registry.api.routes import (
     automations,
     blobs,
     deliveries,
+    direct,
     integrations,
     projects,
     queries,
@@ -24,6 +26,7 @@ from registry.api.routes import (
     resolve,
     runs,
 )
+from registry.api.traffic import BodyBytes, CountBodyBytes
 from registry.db import make_engine, read_only
 from registry.services import expiry
 from registry.settings import Settings
@@ -41,7 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.resolved_database_url)
         app.state.read_engine = read_only(app.state.engine)
         app.state.blob_store = BlobStore.from_url(
-            settings.resolved_storage_url, settings.storage_options
+            settings.resolved_storage_url,
+            settings.storage_options,
+            presign=settings.storage_presign,
+            url_ttl_seconds=settings.storage_url_ttl_seconds,
+            signing_key=settings.storage_signing_key,
         )
         app.state.secret_box = SecretBox(settings.resolved_secret_key())
         app.state.egress_policy = EgressPolicy.parse(settings.webhook_allowed_hosts)
@@ -59,13 +66,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Strata", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    routers = (blobs, artifacts, projects, registries, resolve, queries, runs)
+    body_bytes = BodyBytes()
+    app.add_middleware(CountBodyBytes, counter=body_bytes)
+    routers = (direct, blobs, artifacts, projects, registries, resolve, queries, runs)
     for module in (*routers, automations, integrations, deliveries):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics() -> str:
+        """Prometheus text format."""
+        return body_bytes.prometheus_text()
 
     return app
 

@@ -266,3 +266,40 @@ class VersionPage(BaseModel):
 class RunPage(BaseModel):
     items: list[RunPublic]
     next_cursor: str | None
+
+
+class UploadSlotsRequest(BaseModel):
+    count: int = Field(ge=1, le=1000)
+
+
+class UploadSlot(BaseModel):
+    token: str
+    url: str
+
+
+class UploadSlots(BaseModel):
+    """Where a client may put blob bytes itself. `direct` false: the store cannot
+    presign, and bytes go through `PUT /blobs/{digest}` and `POST /blobs/batch`."""
+
+    direct: bool
+    slots: list[UploadSlot]
+    pack_max_bytes: int
+
+
+class UploadedBlob(BaseModel):
+    token: str
+    digest: str
+
+
+class UploadsDone(BaseModel):
+    """Slots the client filled: one blob each, or a pack of framed small blobs."""
+
+    blobs: list[UploadedBlob] = Field(default_factory=list, max_length=1000)
+    packs: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class DownloadUrls(BaseModel):
+    """Where a client may read each blob itself; `direct` false: through the service."""
+
+    direct: bool
+    urls: dict[str, str]

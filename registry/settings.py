@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     storage_options: dict[str, Any] = Field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 8080
+    # With an s3:// or gs:// store, clients move blob bytes to and from the bucket
+    # themselves through presigned URLs valid this long; off, bytes go through the service.
+    storage_presign: bool = True
+    storage_url_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    # A service-account key file that signs gs:// URLs, for when the filesystem's own
+    # credentials hold no private key (workload identity, anonymous emulator access).
+    storage_signing_key: Path | None = None
     # Largest blob accepted inside one batched upload request; larger files use a
     # streamed single-blob upload.
     batch_blob_max_bytes: int = 4 * 1024 * 1024

@@ -1,7 +1,8 @@
 """Materialize an artifact's files under a root: blobs via the cache, then linked out.
 
-Missing blobs are fetched several requests at a time (small ones framed in batches)
-and verified into the cache before anything is placed, so a corrupt blob raises
+Missing blobs are fetched several requests at a time, straight from the bucket when
+the store presigns (`sdk.direct`), else from the service (small ones framed in
+batches), and verified into the cache before anything is placed, so a corrupt blob raises
 IntegrityError and is never written to the target.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sdk import references
+from sdk import direct, references
 from sdk.cache import BlobCache
 from sdk.client import Client
 from sdk.errors import IntegrityError, ValidationError
@@ -58,6 +59,8 @@ def safe_target(real_root: Path, path: str) -> Path:
 def fetch_into_cache(
     client: Client, cache: BlobCache, needed: dict[str, int], progress: Progress
 ) -> None:
+    if direct.download(client, cache, list(needed), progress):
+        return
     small = [d for d, s in needed.items() if s <= BATCH_FILE_MAX_BYTES]
     large = [d for d, s in needed.items() if s > BATCH_FILE_MAX_BYTES]
     with ThreadPoolExecutor(WORKERS) as pool:

@@ -1,11 +1,13 @@
 """Send the server only the blobs it lacks: small ones framed in batches, large ones
-streamed one per request, several requests at a time."""
+streamed one per request, several requests at a time. When the store presigns, the
+same batches and blobs go straight to the bucket (`sdk.direct`) instead."""
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from sdk import direct
 from sdk.client import Client
 from sdk.errors import NotFoundError, ValidationError
 from sdk.framing import frame_header
@@ -63,11 +65,19 @@ def upload_missing(
     progress.start(sum(s.size for s in files), len(files))
     small = [s for s in todo if s.size <= BATCH_FILE_MAX_BYTES]
     large = [s for s in todo if s.size > BATCH_FILE_MAX_BYTES]
-    with ThreadPoolExecutor(WORKERS) as pool:
-        jobs = [pool.submit(_send_batch, client, batch, progress) for batch in _batches(small)]
-        jobs += [pool.submit(_send_one, client, source, progress) for source in large]
-        for job in jobs:
-            job.result()
+    batches = list(_batches(small))
+    with _changed_file_hint(todo):
+        sent_directly = direct.upload(
+            client,
+            [(s.digest, s.size, _counted_chunks(s, progress)) for s in large],
+            [_framed(batch, progress) for batch in batches],
+        )
+    if not sent_directly:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            jobs = [pool.submit(_send_batch, client, batch, progress) for batch in batches]
+            jobs += [pool.submit(_send_one, client, source, progress) for source in large]
+            for job in jobs:
+                job.result()
     progress.finish()
     return sum(s.size for s in todo)
 
@@ -87,28 +97,39 @@ def _batches(sources: list[BlobSource]) -> Iterator[list[BlobSource]]:
         yield batch
 
 
-def _send_batch(client: Client, batch: list[BlobSource], progress: Progress) -> None:
-    def body() -> Iterator[bytes]:
-        for source in batch:
-            data = source.read()
-            yield frame_header(source.digest, len(data)) + data
-            if source.data is None:
-                progress.advance(len(data), 1)
-
-    with _changed_file_hint(batch):
-        client.post("/blobs/batch", content=body())
+def _frames(batch: list[BlobSource], progress: Progress) -> Iterator[bytes]:
+    for source in batch:
+        data = source.read()
+        yield frame_header(source.digest, len(data)) + data
+        if source.data is None:
+            progress.advance(len(data), 1)
 
 
-def _send_one(client: Client, source: BlobSource, progress: Progress) -> None:
-    def body() -> Iterator[bytes]:
+def _framed(batch: list[BlobSource], progress: Progress) -> Callable[[], bytes]:
+    return lambda: b"".join(_frames(batch, progress))
+
+
+def _counted_chunks(source: BlobSource, progress: Progress) -> Callable[[], Iterator[bytes]]:
+    def chunks() -> Iterator[bytes]:
         for chunk in source.chunks():
             yield chunk
             progress.advance(len(chunk), 0)
         progress.advance(0, 1)
 
+    return chunks
+
+
+def _send_batch(client: Client, batch: list[BlobSource], progress: Progress) -> None:
+    with _changed_file_hint(batch):
+        client.post("/blobs/batch", content=_frames(batch, progress))
+
+
+def _send_one(client: Client, source: BlobSource, progress: Progress) -> None:
     with _changed_file_hint([source]):
         client.put(
-            f"/blobs/{source.digest}", content=body(), headers={"Content-Length": str(source.size)}
+            f"/blobs/{source.digest}",
+            content=_counted_chunks(source, progress)(),
+            headers={"Content-Length": str(source.size)},
         )
 
 

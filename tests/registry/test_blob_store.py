@@ -15,36 +15,13 @@ from registry.storage.blob_store import BlobStore
 from registry.storage.layout import blob_key, temp_key
 from sdk.digest import hash_bytes
 from sdk.framing import frame_header
-from tests.servers import Service, start_fake_gcs, start_moto
+from tests.cloud import fake_gcs, gcs_signing_key, moto  # noqa: F401 (fixtures)
 
 BACKENDS = ["memory", "file", "s3", "gcs"]
 OBJECT_STORES = {"s3", "gcs"}
 MiB = 1024 * 1024
 # The smallest part S3 accepts, so a test blob of a few MiB is written in several parts.
 SMALL_PART = 5 * MiB
-
-
-@pytest.fixture(scope="session")
-def moto() -> Iterator[Service]:
-    service = start_moto()
-    yield service
-    service.stop()
-
-
-@pytest.fixture(scope="session")
-def fake_gcs() -> Iterator[Service]:
-    service = start_fake_gcs()
-    yield service
-    service.stop()
-
-
-@pytest.fixture(scope="session")
-def gcs_signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A service-account key file of our own making: the emulator does not check
-    signatures, but the URLs are signed exactly as for Google Cloud Storage."""
-    from tests.registry.signing import write_service_account_key
-
-    return write_service_account_key(tmp_path_factory.mktemp("gcs-key") / "key.json")
 
 
 @pytest.fixture(params=BACKENDS)

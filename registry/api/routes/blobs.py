@@ -23,7 +23,7 @@ WRITE_BUFFER = 1024 * 1024
 READ_CHUNK = 1024 * 1024
 
 
-def _check_digests(digests: list[str]) -> None:
+def check_digests(digests: list[str]) -> None:
     for digest in digests:
         if not is_digest(digest):
             raise InvalidInput(f"{digest!r} is not an xxh3-128 digest (32 lowercase hex digits)")
@@ -32,14 +32,14 @@ def _check_digests(digests: list[str]) -> None:
 @router.post("/missing")
 def find_missing(body: DigestList, session: ReadSessionDep) -> DigestList:
     """Of the given digests, those the store does not hold yet."""
-    _check_digests(body.digests)
+    check_digests(body.digests)
     return DigestList(digests=missing_digests(session, body.digests))
 
 
 @router.put("/{digest}", status_code=201)
 async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dict[str, int | str]:
     """Upload one blob as the raw request body, streamed and verified."""
-    _check_digests([digest])
+    check_digests([digest])
     writer = await run_in_threadpool(store.writer)
     try:
         pending: list[bytes] = []
@@ -55,7 +55,7 @@ async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dic
     except BaseException:
         await run_in_threadpool(writer.abort)
         raise
-    await run_in_threadpool(_record, request, [(digest, size)])
+    await run_in_threadpool(record, request, [(digest, size)])
     return {"digest": digest, "size": size}
 
 
@@ -63,8 +63,9 @@ async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dic
 async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
     """Upload many small blobs framed in one body (see `sdk.framing`).
 
-    Each blob is verified and published as its frame completes; if one fails, those
-    already published stay (they are valid) and the error names the bad one.
+    Blobs are verified and published as their frames arrive (those that arrive
+    together, together); if one fails, those already published stay (they are valid)
+    and the error names the bad one.
     """
     reader = FrameReader(request.app.state.settings.batch_blob_max_bytes)
     published: list[tuple[str, int]] = []
@@ -77,19 +78,17 @@ async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
     except FramingError as exc:
         raise InvalidInput(str(exc)) from None
     finally:
-        await run_in_threadpool(_record, request, published)
+        await run_in_threadpool(record, request, published)
     return {"count": len(published)}
 
 
 def _publish_all(
     store: BlobStore, frames: list[tuple[str, bytes]], published: list[tuple[str, int]]
 ) -> None:
-    for digest, data in frames:
-        store.put(digest, data)
-        published.append((digest, len(data)))
+    published.extend(store.put_many(frames))
 
 
-def _record(request: Request, blobs: list[tuple[str, int]]) -> None:
+def record(request: Request, blobs: list[tuple[str, int]]) -> None:
     with session_scope(request.app.state.engine) as session:
         record_blobs(session, blobs)
 
@@ -99,7 +98,7 @@ def fetch_batch(
     body: DigestList, session: ReadSessionDep, store: BlobStoreDep
 ) -> StreamingResponse:
     """Download many blobs framed in one body, in the order asked."""
-    sizes = _sizes_of_existing(session, body.digests)
+    sizes = sizes_of_existing(session, body.digests)
     frames = (
         chunk
         for digest in body.digests
@@ -110,7 +109,7 @@ def fetch_batch(
 
 @router.get("/{digest}")
 def download_blob(digest: str, session: ReadSessionDep, store: BlobStoreDep) -> StreamingResponse:
-    size = _sizes_of_existing(session, [digest])[digest]
+    size = sizes_of_existing(session, [digest])[digest]
     return StreamingResponse(
         _chunks(store, digest),
         media_type="application/octet-stream",
@@ -118,8 +117,8 @@ def download_blob(digest: str, session: ReadSessionDep, store: BlobStoreDep) -> 
     )
 
 
-def _sizes_of_existing(session: Session, digests: list[str]) -> dict[str, int]:
-    _check_digests(digests)
+def sizes_of_existing(session: Session, digests: list[str]) -> dict[str, int]:
+    check_digests(digests)
     sizes = blob_sizes(session, digests)
     missing = [digest for digest in digests if digest not in sizes]
     if missing:
