@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     storage_options: dict[str, Any] = Field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 8080
+    # API processes of `strata serve` (uvicorn workers) sharing the port.
+    api_workers: int = Field(default=1, ge=1, le=64)
     # With an s3:// or gs:// store, clients move blob bytes to and from the bucket
     # themselves through presigned URLs valid this long; off, bytes go through the service.
     storage_presign: bool = True

@@ -96,7 +96,7 @@ class Server:
         return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def start_server(home: Path, env: dict[str, str] | None = None) -> Server:
+def start_server(home: Path, env: dict[str, str] | None = None, timeout: float = 30) -> Server:
     """`strata serve` on `home`, with the database `--db` gives that home."""
     port = free_port()
     environment = {
@@ -111,19 +111,30 @@ def start_server(home: Path, env: dict[str, str] | None = None) -> Server:
     process = subprocess.Popen(
         [sys.executable, "-m", "registry", "serve"], env=environment, stdout=log, stderr=log
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    server = Server(
+        url=f"http://127.0.0.1:{port}",
+        home=home,
+        process=process,
+        database_url=environment["STRATA_DATABASE_URL"],
+    )
+    wait_healthy(server, timeout)
+    return server
+
+
+def wait_healthy(server: Server, timeout: float = 30) -> None:
+    """Until /healthz answers; kills the process if it does not within `timeout` s."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {(home.parent / f'{home.name}.log').read_text()}")
+        if server.process.poll() is not None:
+            log = server.home.parent / f"{server.home.name}.log"
+            raise RuntimeError(f"server exited: {log.read_text() if log.exists() else ''}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                database_url = environment["STRATA_DATABASE_URL"]
-                return Server(url=url, home=home, process=process, database_url=database_url)
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return
         except httpx.TransportError:
             time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("server did not become healthy in 30 s")
+    server.process.kill()
+    raise RuntimeError(f"server did not become healthy in {timeout:g} s")
 
 
 def stop_server(server: Server) -> None:

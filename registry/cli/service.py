@@ -20,23 +20,33 @@ def migrate() -> None:
 @click.command()
 @click.option("--host", default=None, help="Listen address (STRATA_HOST).")
 @click.option("--port", type=int, default=None, help="Listen port (STRATA_PORT).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="API processes sharing the port (STRATA_API_WORKERS, default 1).",
+)
 @fail_cleanly
-def serve(host: str | None, port: int | None) -> None:
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API, migrating the database first."""
-    import uvicorn
+    import os
 
-    from registry.main import create_app
+    from registry import serve as server
     from registry.migrate import upgrade
 
     settings = Settings()
     settings.host = host or settings.host
     settings.port = port or settings.port
+    workers = workers or settings.api_workers
+    # Processes started by uvicorn read their settings from the environment.
+    os.environ["STRATA_HOST"], os.environ["STRATA_PORT"] = settings.host, str(settings.port)
     upgrade(settings)
     click.echo(
-        f"Strata serving on http://{settings.host}:{settings.port} "
-        f"(database {settings.resolved_database_url}, blobs {settings.resolved_storage_url})"
+        f"Strata serving on http://{settings.host}:{settings.port} with {workers} API "
+        f"process{'es' if workers > 1 else ''} (database {settings.resolved_database_url}, "
+        f"blobs {settings.resolved_storage_url})"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    server.run(settings, workers)
 
 
 @click.command()

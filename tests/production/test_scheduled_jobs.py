@@ -88,7 +88,7 @@ def test_expiry_deletes_versions_past_their_ttl_but_not_those_holding_an_alias(
         short = commit(api, project, "data", {"a": b"short"}, ttl_seconds=60)["version"]
         kept = commit(api, project, "data", {"a": b"kept"}, ttl_seconds=60, aliases=["best"])
         forever = commit(api, project, "data", {"a": b"forever"})["version"]
-        engine = make_engine(f"sqlite:///{fresh_server.home / 'registry.db'}")
+        engine = make_engine(fresh_server.database_url)
         with Session(engine) as session:
             assert expire_versions(session, utcnow()) == 0  # not yet
             assert expire_versions(session, utcnow() + timedelta(seconds=61)) == 1
