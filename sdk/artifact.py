@@ -30,7 +30,7 @@ from sdk.progress import Progress
 from sdk.run_info import RunInfo
 from sdk.settings import ClientSettings
 from sdk.upload import BlobSource, upload_missing
-from sdk.verify import differences
+from sdk.verify import changed_references, differences
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 FILES_PAGE = 1000
@@ -226,7 +226,8 @@ class Artifact:
     def add_reference(
         self, uri: str, name: str | None = None, max_objects: int | None = None
     ) -> list[ArtifactEntry]:
-        """Track a file by URI and digest without copying it (`file://`, `http(s)://`)."""
+        """Track files by URI without copying them (`file://`, `http(s)://`, `s3://`,
+        `gs://`; a folder or prefix expands to its files, at most `max_objects`)."""
         self._ensure_draft()
         return [
             self._entry(self._add(path, entry, None, overwrite=False), entry)
@@ -496,9 +497,10 @@ class Artifact:
         return str(root_path)
 
     def verify(self, root: str | os.PathLike[str] | None = None) -> None:
-        """Raise IntegrityError unless `root` holds exactly this version's files, unmodified."""
+        """Raise IntegrityError unless `root` holds exactly this version's files,
+        unmodified, and every referenced source still holds what was logged."""
         root_path = Path(root) if root is not None else self._default_root()
-        problems = differences(root_path, self.manifest)
+        problems = differences(root_path, self.manifest) + changed_references(self.manifest)
         if problems:
             shown = "; ".join(problems[:10])
             raise IntegrityError(f"{root_path} does not match {self.name}: {shown}")

@@ -1,8 +1,9 @@
 """References: files tracked by URI and digest but not copied into the store.
 
 `file://` entries carry the xxh3-128 of their bytes; `http(s)://` entries carry the
-server's ETag when it sends one (else the xxh3-128 of the body). Both are checked
-again whenever the reference is downloaded.
+server's ETag when it sends one (else the xxh3-128 of the body); `s3://` and `gs://`
+entries carry the bucket's checksums and version (`sdk.bucket_refs`). All are checked
+again whenever the reference is downloaded or verified.
 """
 
 import os
@@ -12,6 +13,7 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 
+from sdk import bucket_refs
 from sdk.digest import Hasher, hash_file
 from sdk.errors import IntegrityError, NotFoundError, ValidationError
 from sdk.manifest import Entry, check_reference
@@ -31,7 +33,7 @@ def resolve(uri: str, name: str | None, max_objects: int | None) -> list[tuple[s
         return _resolve_file(uri, name, max_objects)
     if scheme in ("http", "https"):
         return [(name or _basename(uri), _resolve_http(uri))]
-    raise ValidationError(f"references to {scheme}:// are not supported by this client yet")
+    return bucket_refs.resolve(uri, name, max_objects)
 
 
 def _resolve_file(uri: str, name: str | None, max_objects: int | None) -> list[tuple[str, Entry]]:
@@ -76,19 +78,44 @@ def fetch(path: str, entry: Entry, target: Path) -> None:
     assert entry.ref is not None
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        if urlparse(entry.ref).scheme == "file":
-            source = Path(unquote(urlparse(entry.ref).path))
-            if not source.is_file():
-                raise NotFoundError(f"referenced file {entry.ref} no longer exists")
-            with open(source, "rb") as stream:
-                actual = _copy_hashing(iter(lambda: stream.read(CHUNK), b""), tmp)
+        scheme = urlparse(entry.ref).scheme
+        if scheme in bucket_refs.SCHEMES:
+            bucket_refs.fetch(path, entry, tmp)
         else:
-            actual = _fetch_http(entry, tmp)
-        if actual != entry.digest:
-            raise IntegrityError(f"reference {path} ({entry.ref}) changed since it was logged")
+            if scheme == "file":
+                with open(_local_source(entry), "rb") as stream:
+                    actual = _copy_hashing(iter(lambda: stream.read(CHUNK), b""), tmp)
+            else:
+                actual = _fetch_http(entry, tmp)
+            if actual != entry.digest:
+                raise IntegrityError(f"reference {path} ({entry.ref}) changed since it was logged")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def changed(path: str, entry: Entry) -> str | None:
+    """Why the referenced source no longer holds what was logged, or None if it does."""
+    assert entry.ref is not None
+    scheme = urlparse(entry.ref).scheme
+    if scheme in bucket_refs.SCHEMES:
+        return bucket_refs.changed(path, entry)
+    try:
+        if scheme == "file":
+            digest, _size = hash_file(_local_source(entry))
+        else:
+            digest = _resolve_http(entry.ref).digest
+    except (NotFoundError, ValidationError) as exc:
+        return exc.message
+    return None if digest == entry.digest else f"reference {path} ({entry.ref}) changed"
+
+
+def _local_source(entry: Entry) -> Path:
+    assert entry.ref is not None
+    source = Path(unquote(urlparse(entry.ref).path))
+    if not source.is_file():
+        raise NotFoundError(f"referenced file {entry.ref} no longer exists")
+    return source
 
 
 def _fetch_http(entry: Entry, tmp: Path) -> str:
