@@ -66,6 +66,7 @@ from bench.proc import (  # noqa: E402
     wait_tree_idle,
 )
 from bench.registry_bench import wait_quiet  # noqa: E402
+from bench.report import write_section  # noqa: E402
 from bench.run import loadavg, machine  # noqa: E402
 from bench.scenario import fresh_dir  # noqa: E402
 
@@ -1028,18 +1029,6 @@ def _sdk_split(res: dict) -> str:
     )
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the text between the markers (inclusive), or append it; nothing else changes."""
-    text = path.read_text() if path.exists() else "# Strata benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 # ---------------------------------------------------------------------------------- main
 
 
@@ -1185,7 +1174,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx["load_end"] = loadavg()
     ctx["wall_s"] = time.perf_counter() - t_start
-    write_section(args.out, markdown(ctx, res, expected))
+    write_section(args.out, "automations-bench", markdown(ctx, res, expected))
     raw = json.dumps({"context": ctx, "results": res, "expected": expected}, indent=1)
     (args.work / "results.json").write_text(raw)
     log(f"wrote {args.out} ({ctx['wall_s']:.0f} s)")

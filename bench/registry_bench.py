@@ -43,6 +43,7 @@ from bench.proc import (  # noqa: E402
     wait_http,
     wait_tree_idle,
 )
+from bench.report import write_section  # noqa: E402
 from bench.run import loadavg, machine  # noqa: E402
 from bench.scenario import fresh_dir  # noqa: E402
 
@@ -483,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx["load_end"] = loadavg()
     ctx["wall_s"] = time.perf_counter() - t_start
     ctx["notes"] = report.notes(results, plan, ctx["quiet"], mlflow and mlflow.command)
-    report.write_section(args.out, report.markdown(ctx, results, cat, plan))
+    write_section(args.out, "registry-bench", report.markdown(ctx, results, cat, plan))
     raw = json.dumps({"context": ctx, "results": results}, indent=1, default=str)
     (args.work / "results.json").write_text(raw)
     log(f"wrote {args.out} ({ctx['wall_s']:.0f} s)")

@@ -7,7 +7,6 @@ data-plane report of bench/run.py) is left as it is.
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 
 from bench import registry_catalog as rc
 
@@ -255,13 +254,3 @@ def quiet_note(quiet: dict) -> str:
     )
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the text between the markers (inclusive), or append it; nothing else changes."""
-    text = path.read_text() if path.exists() else "# Strata benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)

@@ -362,3 +362,17 @@ def write(results: Results, md_path: Path, raw_path: Path) -> None:
     md_path.write_text(results.markdown().rstrip("\n") + kept + "\n")
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw_path.write_text(json.dumps(results.raw(), indent=1, default=str))
+
+
+def write_section(path: Path, name: str, section: str) -> None:
+    """Replace the section `name` of RESULTS.md (between `<!-- name:start -->` and
+    `<!-- name:end -->`, inclusive) with `section`, or append it; nothing else changes."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text() if path.exists() else "# Strata benchmark results\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = head + section.rstrip("\n") + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
