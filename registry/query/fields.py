@@ -5,15 +5,18 @@ operators ($ne, $nin, $not, $nor) are exact complements on every database.
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Numeric,
     Text,
     and_,
     bindparam,
     case,
+    cast,
     exists,
     false,
     func,
@@ -23,6 +26,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.errors import InvalidInput
@@ -60,34 +64,44 @@ class ColumnField:
         if cond.op == "$exists":
             return true() if cond.operand else false()
         if cond.op in ("$regex", "$contains"):
-            self._expect_string(cond, cond.operand)
+            _expect_string(cond, cond.operand)
             if cond.op == "$regex":
                 return regex(self.column, cond.operand, cond.ignore_case, dialect)
             return contains_text(self.column, cond.operand, dialect)
         if cond.op == "$in":
-            values = [self._value(cond, item) for item in cond.operand]
+            values = [self._value(cond, item, dialect) for item in cond.operand]
             return self.column.in_(values) if values else false()
-        return _compare(self.column, cond.op, self._value(cond, cond.operand))
+        return _compare(self.column, cond.op, self._value(cond, cond.operand, dialect))
 
-    def _value(self, cond: Condition, value: Any) -> Any:
+    def _value(self, cond: Condition, value: Any, dialect: str) -> Any:
         if self.kind == "string":
-            return self._expect_string(cond, value)
+            return _expect_string(cond, value)
         if self.kind == "time":
             return parse_time(cond.field, value)
         if self.kind == "version" and isinstance(value, str):
             match = VERSION_PATTERN.match(value)
             if match is None:
                 raise InvalidInput(f"field {cond.field!r} takes a number or 'v<N>', not {value!r}")
-            return int(match.group(1))
+            value = int(match.group(1))
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInput(f"field {cond.field!r} compares with numbers, not {value!r}")
-        return value
+        return postgres_number(value) if dialect == "postgresql" else value
 
-    @staticmethod
-    def _expect_string(cond: Condition, value: Any) -> str:
-        if not isinstance(value, str):
-            raise InvalidInput(f"field {cond.field!r} compares with strings, not {value!r}")
-        return value
+
+def postgres_number(value: float) -> Any:
+    """A number operand for PostgreSQL, which casts each parameter to a type: an
+    integer goes as BIGINT and a float as the NUMERIC of its shortest decimal form, so
+    that neither is cut to an INTEGER column's type (12345678901 out of range, 2.5
+    rounded to 3) and JSON numbers, NUMERIC in JSONB, compare exactly."""
+    if isinstance(value, int):
+        return literal(value, BigInteger())
+    return literal(Decimal(repr(value)), Numeric())
+
+
+def _expect_string(cond: Condition, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"field {cond.field!r} compares with strings, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -132,7 +146,13 @@ class ListJsonField:
 
     def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
         if dialect == "postgresql":
-            elements = func.json_array_elements_text(self.column).table_valued("value")
+            if cond.op in ("$eq", "$in"):
+                # The array holds only strings, so containing [value] is having it as an
+                # element: a test the column's GIN index answers.
+                values = cond.operand if cond.op == "$in" else (cond.operand,)
+                strings = [_expect_string(cond, value) for value in values]
+                return or_(false(), *(contains_document(self.column, [s]) for s in strings))
+            elements = func.jsonb_array_elements_text(self.column).table_valued("value")
         else:
             elements = func.json_each(self.column).table_valued("value")
         if cond.op == "$exists":
@@ -151,12 +171,14 @@ class JsonPathField:
     path: tuple[str, ...]
 
     def condition(self, cond: Condition, dialect: str, drives: bool = True) -> Expr:
-        json = (
-            _PostgresJson(self.column, self.path)
-            if dialect == "postgresql"
-            else (_SqliteJson(self.column, self.path))
-        )
-        return func.coalesce(self._condition(cond, json, dialect), false())
+        if dialect == "postgresql":
+            json = _PostgresJson(self.column, self.path)
+            exact = func.coalesce(self._condition(cond, json, dialect), false())
+            # Outside COALESCE, where PostgreSQL can answer it from an index.
+            candidates = json.candidates(cond)
+            return exact if candidates is None else and_(candidates, exact)
+        sqlite_json = _SqliteJson(self.column, self.path)
+        return func.coalesce(self._condition(cond, sqlite_json, dialect), false())
 
     def _condition(self, cond: Condition, json: "_Json", dialect: str) -> Expr:
         op, operand = cond.op, cond.operand
@@ -253,13 +275,45 @@ class _SqliteJson:
 
 
 class _PostgresJson:
-    """`#>` walks the path (SQL NULL when absent), json_typeof() tells the kind,
-    `#>>` gives the text. CASE guards the casts, whose evaluation order AND does not fix."""
+    """A strict JSON path walks object keys only, as on SQLite (`#>` would take
+    "metadata.scores.0" as an array index); silent, it gives SQL NULL where the path
+    is absent. jsonb_typeof() tells the kind, `#>>` gives the text. CASE guards the
+    casts, whose evaluation order AND does not fix.
+
+    `candidates` narrows equality and array membership to the rows that contain the
+    document `{path: value}` (`@>`, answered by the column's GIN index); the exact
+    test then keeps the kinds apart as for the other operators. Containment holds
+    whenever the exact test does, so the result is the exact test's, read from the
+    few rows the index finds."""
 
     def __init__(self, column: Any, path: tuple[str, ...]) -> None:
-        self.path = bindparam(None, list(path), type_=ARRAY(Text))
-        self.value = column.op("#>")(self.path)
-        self.type = func.json_typeof(self.value)
+        self.column = column
+        self.segments = path
+        # Path segments are letters, digits, '_' and '-' (parse.FIELD_PATTERN): quoting
+        # them is enough to make each one a key.
+        strict_path = "strict $" + "".join(f'."{segment}"' for segment in path)
+        self.value = func.jsonb_path_query_first(
+            column, cast(literal(strict_path), JSONPATH), literal({}, JSONB), true()
+        )
+        self.type = func.jsonb_typeof(self.value)
+
+    def candidates(self, cond: Condition) -> Expr | None:
+        """The rows holding the operand at the path ($eq, $in), or an array with it
+        ($contains a number or boolean); None for other operators."""
+        if cond.op == "$eq":
+            values = [cond.operand]
+        elif cond.op == "$in":
+            values = list(cond.operand)
+        elif cond.op == "$contains" and not isinstance(cond.operand, str):
+            values = [[cond.operand]]
+        else:
+            return None
+        documents = []
+        for document in values:
+            for segment in reversed(self.segments):
+                document = {segment: document}
+            documents.append(document)
+        return or_(false(), *(contains_document(self.column, d) for d in documents))
 
     def present(self) -> Expr:
         return self.value.is_not(None)
@@ -283,20 +337,20 @@ class _PostgresJson:
         numbers, strings, others = _split_by_kind(values)
         return or_(
             false(),
-            self._number().in_(numbers) if numbers else false(),
+            self._number().in_([postgres_number(n) for n in numbers]) if numbers else false(),
             and_(self.type == "string", self.text().in_(strings)) if strings else false(),
             *(self.equals(value) for value in others),
         )
 
     def compare_number(self, op: str, value: float) -> Expr:
-        return _compare(self._number(), op, value)
+        return _compare(self._number(), op, postgres_number(value))
 
     def _number(self) -> Any:
         return case((self.type == "number", func.cast(self.text(), Numeric())))
 
     def array_contains(self, value: Any) -> Expr:
-        elements = func.json_array_elements(self.value).table_valued("value")
-        element_type = func.json_typeof(elements.c.value)
+        elements = func.jsonb_array_elements(self.value).table_valued("value")
+        element_type = func.jsonb_typeof(elements.c.value)
         element_text = elements.c.value.op("#>>")(bindparam(None, [], type_=ARRAY(Text)))
         if isinstance(value, bool):
             match = and_(element_type == "boolean", element_text == str(value).lower())
@@ -304,9 +358,14 @@ class _PostgresJson:
             match = and_(element_type == "string", element_text == value)
         else:
             number = case((element_type == "number", func.cast(element_text, Numeric())))
-            match = number == value
+            match = number == postgres_number(value)
         found = exists(select(literal(1)).select_from(elements).where(match))
         return case((self.type == "array", found), else_=false())
+
+
+def contains_document(column: Any, document: Any) -> Expr:
+    """PostgreSQL: the JSONB `column` contains `document` (`@>`)."""
+    return column.bool_op("@>")(bindparam(None, document, type_=JSONB))
 
 
 def contains_text(value: Any, substring: str, dialect: str) -> Expr:
