@@ -164,6 +164,15 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """An empty database of the `--db` backend, for tests that migrate or read one
+    without a service."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return databases.url(home)
+
+
+@pytest.fixture
 def project() -> str:
     return f"p-{uuid.uuid4().hex[:10]}"
 
