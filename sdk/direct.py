@@ -19,6 +19,9 @@ from sdk.errors import IntegrityError, NotFoundError, ServerError, ServerUnavail
 from sdk.progress import Progress
 
 WORKERS = 8
+# The largest object one PUT may create on S3; larger blobs go through the service,
+# which writes them in parts.
+PUT_MAX_BYTES = 5 * 1024**3
 # The service hands out at most this many slots or URLs per request.
 SLOTS_PER_REQUEST = 1000
 URLS_PER_REQUEST = 1000

@@ -64,7 +64,8 @@ def upload_missing(
     files = [s for s in todo if s.data is None]
     progress.start(sum(s.size for s in files), len(files))
     small = [s for s in todo if s.size <= BATCH_FILE_MAX_BYTES]
-    large = [s for s in todo if s.size > BATCH_FILE_MAX_BYTES]
+    large = [s for s in todo if BATCH_FILE_MAX_BYTES < s.size <= direct.PUT_MAX_BYTES]
+    huge = [s for s in todo if s.size > direct.PUT_MAX_BYTES]
     batches = list(_batches(small))
     with _changed_file_hint(todo):
         sent_directly = direct.upload(
@@ -72,12 +73,13 @@ def upload_missing(
             [(s.digest, s.size, _counted_chunks(s, progress)) for s in large],
             [_framed(batch, progress) for batch in batches],
         )
-    if not sent_directly:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            jobs = [pool.submit(_send_batch, client, batch, progress) for batch in batches]
-            jobs += [pool.submit(_send_one, client, source, progress) for source in large]
-            for job in jobs:
-                job.result()
+    if sent_directly:
+        batches, large = [], []
+    with ThreadPoolExecutor(WORKERS) as pool:
+        jobs = [pool.submit(_send_batch, client, batch, progress) for batch in batches]
+        jobs += [pool.submit(_send_one, client, source, progress) for source in large + huge]
+        for job in jobs:
+            job.result()
     progress.finish()
     return sum(s.size for s in todo)
 
