@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datasets  # noqa: E402
 from bench.proc import base_env, free_port, run_json, stop, wait_http  # noqa: E402
+from bench.report import write_section  # noqa: E402
 from bench.scenario import check_download, fresh_dir, settle  # noqa: E402
 from tests.registry.signing import write_service_account_key  # noqa: E402
 from tests.servers import CLOUD_ENV, Service, start_fake_gcs, start_moto  # noqa: E402
@@ -39,7 +40,8 @@ BENCH = Path(__file__).resolve().parent
 PYTHON = BENCH.parent / ".venv" / "bin" / "python"
 STRATA = BENCH.parent / ".venv" / "bin" / "strata"
 OPS = BENCH / "strata_ops.py"
-START, END = "<!-- storage-bench:start -->", "<!-- storage-bench:end -->"
+SECTION = "storage-bench"
+START, END = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
 DATASETS = ["few-large", "many-small"]
 BACKENDS = {"s3": start_moto, "gcs": start_fake_gcs}
 MODES = ["proxy", "presigned"]
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
     }
     (args.work / "results.json").write_text(json.dumps({"context": context, "runs": runs}))
-    write_section(args.out, section(dsets, args.backends.split(","), runs, context))
+    write_section(args.out, SECTION, section(dsets, args.backends.split(","), runs, context))
     log(f"wrote {args.out} ({context['wall_s']:.0f} s)")
     return 0
 
@@ -279,17 +281,6 @@ def section(dsets: list, backends: list[str], runs: dict[str, list[dict]], ctx: 
         END,
     ]
     return "\n".join(lines)
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it); keep the rest."""
-    old = path.read_text() if path.exists() else "# Strata benchmark results\n"
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        new = head + text + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new)
 
 
 if __name__ == "__main__":
