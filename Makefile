@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(PYTHON) -m uv
 
-.PHONY: serve test bench bench-registry bench-automations bench-api-scaling clean
+.PHONY: serve test bench bench-registry bench-automations bench-storage bench-api-scaling clean
 
 $(BIN)/strata: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || timeout 300 $(PYTHON) -m pip install -q uv
@@ -37,6 +37,11 @@ bench-registry: $(BIN)/strata
 bench-automations: $(BIN)/strata
 	timeout 900 bash bench/setup_peers.sh
 	timeout 900 $(BIN)/python bench/automations_bench.py $(BENCH_ARGS)
+
+# Uploads and downloads to S3 (moto) and GCS (fake-gcs-server), proxied vs presigned, beside
+# s3fs/gcsfs put and get; its own section of RESULTS.md (about 7 minutes).
+bench-storage: $(BIN)/strata
+	timeout 1800 $(BIN)/python bench/storage_bench.py $(BENCH_ARGS)
 
 # Metadata reads per second with `strata serve --workers 1` and `--workers 2` (ApacheBench).
 bench-api-scaling: $(BIN)/strata
