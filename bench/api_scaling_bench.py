@@ -67,7 +67,13 @@ def measure(home: Path, workers: int, paths: dict[str, str], args: argparse.Name
     port = free_port()
     env = base_env(STRATA_HOME=str(home), STRATA_PORT=str(port), STRATA_SERVE_WORKER="false")
     command = [str(PYTHON), "-m", "registry", "serve", "--workers", str(workers)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # stop() ends the whole group: uvicorn and its processes
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/healthz", proc, 120, f"strata serve --workers {workers}")
