@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, UniqueConstraint
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, SQLModel
 
@@ -11,6 +11,9 @@ from sqlmodel import Field, SQLModel
 # which GIN indexes answer (see `_gin`). JSONB keeps neither key order nor the spelling
 # of numbers (1e16 reads back as 10000000000000000); the values are equal.
 JSON_DOCUMENT = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# Sizes, counts, indexes and steps take any 64-bit value (db.MAX_INT64): BIGINT on
+# PostgreSQL; SQLite's INTEGER already is 64 bits (and only INTEGER makes a row id).
+INT64 = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -39,7 +42,7 @@ class Blob(SQLModel, table=True):
     """A verified object in the blob store; a row exists only once its bytes are published."""
 
     digest: str = Field(primary_key=True, max_length=64)
-    size: int
+    size: int = Field(sa_type=INT64)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -82,7 +85,7 @@ class ArtifactCollection(SQLModel, table=True):
     description: str = ""
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON_DOCUMENT, nullable=False))
     # Next version index to hand out; bumped under a row lock so numbers are gap-free.
-    next_index: int = 0
+    next_index: int = Field(default=0, sa_type=INT64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -99,17 +102,17 @@ class ArtifactVersion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     collection_id: int = Field(foreign_key="artifact_collection.id")
-    index: int
+    index: int = Field(sa_type=INT64)
     digest: str = Field(max_length=64)
     manifest_digest: str = Field(foreign_key="blob.digest", max_length=64)
-    size: int
-    file_count: int
+    size: int = Field(sa_type=INT64)
+    file_count: int = Field(sa_type=INT64)
     description: str = ""
     metadata_: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column("metadata", JSON_DOCUMENT, nullable=False)
     )
     state: str = Field(default="COMMITTED", max_length=16)
-    ttl_seconds: int | None = None
+    ttl_seconds: int | None = Field(default=None, sa_type=INT64)
     producer_run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
     # Set on a registry portfolio's member: the project version it links to. Files,
     # digest, metadata and lineage are the source's; index, aliases and tags are its own.
@@ -162,10 +165,11 @@ class Run(SQLModel, table=True):
 class Metric(SQLModel, table=True):
     __table_args__ = (Index("ix_metric_run_key_step", "run_id", "key", "step"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    # Metrics arrive by the tens of thousands per second: ids outgrow 32 bits.
+    id: int | None = Field(default=None, primary_key=True, sa_type=INT64)
     run_id: int = Field(foreign_key="run.id")
     key: str = Field(max_length=256)
-    step: int
+    step: int = Field(sa_type=INT64)
     value: float
     timestamp: datetime
 
