@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from registry.query.regex import regex_search
 
@@ -71,6 +71,14 @@ def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Sessio
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_unless_present(session: Session, row: SQLModel) -> None:
+    """Insert `row` unless a row with one of its unique keys exists; the caller selects
+    the row afterwards. Get-or-create needs this on PostgreSQL: two transactions that
+    both found no row both insert it, and the second would fail on the unique key (on
+    SQLite writers queue, so the second finds the row)."""
+    insert_ignoring_conflicts(session, type(row), [row.model_dump(exclude_none=True)])
 
 
 def insert_ignoring_conflicts(session: Session, table: type, rows: list[dict[str, Any]]) -> None:

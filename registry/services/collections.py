@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from registry.db import insert_unless_present
 from registry.errors import Conflict, NotFound
 from registry.models import ArtifactCollection, Registry
 from registry.services.names import check_name
@@ -44,10 +45,11 @@ def get_or_create_portfolio(
     check_type_allowed(registry, type_)
     collection = _portfolio(session, registry, name, for_update=True)
     if collection is None:
-        collection = ArtifactCollection(registry_id=registry.id, name=name, type=type_)
-        session.add(collection)
-        session.flush()
-    elif collection.type != type_:
+        row = ArtifactCollection(registry_id=registry.id, name=name, type=type_)
+        insert_unless_present(session, row)
+        collection = _portfolio(session, registry, name, for_update=True)
+        assert collection is not None
+    if collection.type != type_:
         raise Conflict(
             f"collection @{registry.name}/{name} holds type {collection.type!r}, not {type_!r}"
         )

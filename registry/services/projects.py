@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, select
 
+from registry.db import insert_unless_present
 from registry.errors import Conflict, NotFound
 from registry.models import ArtifactCollection, Project
 from registry.services.names import check_name
@@ -18,11 +19,11 @@ def get_project(session: Session, name: str) -> Project:
 
 def get_or_create_project(session: Session, name: str) -> Project:
     check_name("project", name)
-    project = session.exec(select(Project).where(Project.name == name)).first()
+    query = select(Project).where(Project.name == name)
+    project = session.exec(query).first()
     if project is None:
-        project = Project(name=name)
-        session.add(project)
-        session.flush()
+        insert_unless_present(session, Project(name=name))
+        project = session.exec(query).one()
     return project
 
 
@@ -56,10 +57,10 @@ def get_or_create_collection(
     )
     collection = session.exec(query).first()
     if collection is None:
-        collection = ArtifactCollection(project_id=project_row.id, name=name, type=type_)
-        session.add(collection)
-        session.flush()
-    elif collection.type != type_:
+        row = ArtifactCollection(project_id=project_row.id, name=name, type=type_)
+        insert_unless_present(session, row)
+        collection = session.exec(query).one()
+    if collection.type != type_:
         raise Conflict(
             f"artifact collection {project}/{name} holds type {collection.type!r}, not {type_!r}"
         )
