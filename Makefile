@@ -17,10 +17,13 @@ $(BIN)/strata: pyproject.toml requirements-dev.lock
 serve: $(BIN)/strata
 	$(BIN)/strata serve
 
+# The suite runs twice: on SQLite, then on PostgreSQL (a throwaway cluster on 127.0.0.1
+# that tests/servers.py starts, installing Debian's postgresql-15 when it is missing).
 test: $(BIN)/strata
 	$(BIN)/ruff check registry sdk automations migrations tests bench
 	$(BIN)/mypy registry sdk automations
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --db=postgresql
 
 # make bench BENCH_ARGS="--datasets many-small --tools strata,mlflow,dvc,floor --repeat 3"
 bench: $(BIN)/strata
