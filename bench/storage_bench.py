@@ -46,7 +46,7 @@ DATASETS = ["few-large", "many-small"]
 BACKENDS = {"s3": start_moto, "gcs": start_fake_gcs}
 MODES = ["proxy", "presigned"]
 TARGET = 0.8  # presigned throughput / floor throughput
-RECEIVED = re.compile(r'strata_request_body_bytes_total\{resource="blobs"\} (\d+)')
+RECEIVED = re.compile(r'strata_request_body_bytes_total\{resource="blobs"\} ([\d.e+]+)')
 
 
 def log(message: str) -> None:
@@ -172,7 +172,7 @@ def strata(backend: Backend, ds: datasets.Dataset, mode: str, root: Path) -> dic
 
 def _received(url: str) -> int:
     match = RECEIVED.search(httpx.get(f"{url}/metrics", timeout=10).text)
-    return int(match.group(1)) if match else 0
+    return int(float(match.group(1))) if match else 0
 
 
 def main(argv: list[str] | None = None) -> int:

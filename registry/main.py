@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import Engine
 
 from automations.delivery import DeliveryConfig
@@ -77,9 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-    def metrics() -> str:
+    def metrics() -> Response:
         """Prometheus text format."""
-        return body_bytes.prometheus_text()
+        return Response(body_bytes.prometheus_text(), media_type=body_bytes.content_type)
 
     return app
 

@@ -5,30 +5,32 @@ client to the bucket, and the `blobs` count stays near the size of the JSON aske
 the URLs. The count covers this process only (one per uvicorn worker).
 """
 
-from collections import Counter
-
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_PREFIX = "/api/v1/"
-METRIC = "strata_request_body_bytes_total"
 
 
 class BodyBytes:
-    """Request body bytes received so far, per API resource."""
+    """Request body bytes received so far, per API resource, in a registry of its own
+    (one per app, so several apps in one process do not collide)."""
+
+    content_type = CONTENT_TYPE_LATEST
 
     def __init__(self) -> None:
-        self.received: Counter[str] = Counter()
+        self.registry = CollectorRegistry()
+        self._received = Counter(
+            "strata_request_body_bytes",
+            "Bytes received in request bodies, by API resource.",
+            ["resource"],
+            registry=self.registry,
+        )
 
-    def prometheus_text(self) -> str:
-        lines = [
-            f"# HELP {METRIC} Bytes received in request bodies, by API resource.",
-            f"# TYPE {METRIC} counter",
-        ]
-        lines += [
-            f'{METRIC}{{resource="{resource}"}} {count}'
-            for resource, count in sorted(self.received.items())
-        ]
-        return "\n".join(lines) + "\n"
+    def add(self, resource: str, size: int) -> None:
+        self._received.labels(resource).inc(size)
+
+    def prometheus_text(self) -> bytes:
+        return generate_latest(self.registry)
 
 
 class CountBodyBytes:
@@ -43,13 +45,12 @@ class CountBodyBytes:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        received = self.counter.received
-        resource = _resource(scope["path"])
+        counter, resource = self.counter, _resource(scope["path"])
 
         async def counted_receive() -> Message:
             message = await receive()
-            if message["type"] == "http.request":
-                received[resource] += len(message.get("body", b""))
+            if message["type"] == "http.request" and message.get("body"):
+                counter.add(resource, len(message["body"]))
             return message
 
         await self.app(scope, counted_receive, send)

@@ -40,9 +40,7 @@ def cloud(
 
 
 @pytest.fixture
-def service(
-    cloud: tuple[Server, Bucket], monkeypatch: pytest.MonkeyPatch, project: str
-) -> Server:
+def service(cloud: tuple[Server, Bucket], monkeypatch: pytest.MonkeyPatch, project: str) -> Server:
     server, bucket = cloud
     monkeypatch.setenv("STRATA_URL", server.url)
     monkeypatch.setattr("sdk.connection._default", None)
@@ -53,8 +51,8 @@ def service(
 
 def blob_bytes_received(server: Server) -> int:
     text = httpx.get(f"{server.url}/metrics").text
-    match = re.search(r'strata_request_body_bytes_total\{resource="blobs"\} (\d+)', text)
-    return int(match.group(1)) if match else 0
+    match = re.search(r'strata_request_body_bytes_total\{resource="blobs"\} ([\d.e+]+)', text)
+    return int(float(match.group(1))) if match else 0
 
 
 def test_logged_artifact_downloads_byte_for_byte_without_bytes_through_the_service(
