@@ -1,7 +1,5 @@
 """The delivery worker: claims due deliveries in one short transaction, sends them on a
-thread pool, and records the outcomes that finished meanwhile together, in one
-transaction on the claiming thread before it claims again (one commit per round, not
-per delivery: on SQLite every commit is a serialized write).
+thread pool, and records each outcome in its own transaction.
 
 `wake()` is called when an event commits in this process, so a delivery starts within
 milliseconds; `tick()` is the scheduler's periodic safety net (retries that came due,
@@ -12,14 +10,11 @@ leased once.
 
 import logging
 import os
-import queue
 import secrets
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
 
 import httpx
 from sqlalchemy import Engine
@@ -47,16 +42,6 @@ from automations.secrets import SecretBox
 log = logging.getLogger("strata.automations")
 
 
-@dataclass(frozen=True)
-class _Finished:
-    """A send that returned, waiting to be recorded."""
-
-    claim: Claim
-    outcome: Outcome
-    started: datetime
-    target: Target | None
-
-
 class DeliveryWorker:
     def __init__(
         self,
@@ -78,7 +63,6 @@ class DeliveryWorker:
             "no_op": DoNothingAction(),
         }
         self._sends = ThreadPoolExecutor(concurrency, thread_name_prefix="strata-send")
-        self._finished: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
         self._claims = ThreadPoolExecutor(1, thread_name_prefix="strata-claim")
         self._lock = threading.Lock()
         self._free = concurrency
@@ -109,7 +93,6 @@ class DeliveryWorker:
             while True:
                 with self._lock:
                     self._dirty, free = False, self._free
-                self._record_finished()
                 claimed = self._claim(free) if free else 0
                 with self._lock:
                     if self._closed or not (self._dirty or (free and claimed == free)):
@@ -144,42 +127,21 @@ class DeliveryWorker:
                     session.commit()
                 if opens is not None:
                     return
-            self._finished.put(_Finished(claim, self._act(claim, target), started, target))
+            outcome = self._act(claim, target)
+            with Session(self.engine) as session:
+                record_outcome(session, claim, outcome, self._config, started)
+                if target is not None and target.kind == "slack" and outcome.status_code == 429:
+                    hold_integration(session, target.id, outcome.retry_after or 1.0)
+                session.commit()
         except Exception:
             log.exception(
-                "delivery %s: sending failed; its lease will expire and retry",
+                "delivery %s: recording failed; its lease will expire and retry",
                 claim.message.message_id,
             )
         finally:
             with self._lock:
                 self._free += 1
             self.wake()
-
-    def _record_finished(self) -> None:
-        """Record every outcome that is waiting, each in a savepoint of one transaction
-        (a failing one is left to its lease, the others commit)."""
-        finished = []
-        while not self._finished.empty():
-            finished.append(self._finished.get())
-        if not finished:
-            return
-        with Session(self.engine) as session:
-            for done in finished:
-                try:
-                    with session.begin_nested():
-                        self._record(session, done)
-                except Exception:
-                    log.exception(
-                        "delivery %s: recording failed; its lease will expire and retry",
-                        done.claim.message.message_id,
-                    )
-            session.commit()
-
-    def _record(self, session: Session, done: "_Finished") -> None:
-        record_outcome(session, done.claim, done.outcome, self._config, done.started)
-        target, outcome = done.target, done.outcome
-        if target is not None and target.kind == "slack" and outcome.status_code == 429:
-            hold_integration(session, target.id, outcome.retry_after or 1.0)
 
     def _act(self, claim: Claim, target: Target | None) -> Outcome:
         if claim.message.kind != "no_op" and target is None:
@@ -232,5 +194,4 @@ class DeliveryWorker:
             self._closed = True
         self._claims.shutdown(wait=True)
         self._sends.shutdown(wait=True)
-        self._record_finished()
         self._client.close()
