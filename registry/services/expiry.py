@@ -40,7 +40,7 @@ def expire_versions(session: Session, now: datetime) -> int:
             with session.begin_nested():
                 delete_version(session, collection, version)
         except Conflict as kept:
-            log.info("version %s outlived its TTL but is kept: %s", version.id, kept)
+            log.debug("version %s outlived its TTL but is kept: %s", version.id, kept)
             continue
         expired += 1
     return expired
