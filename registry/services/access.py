@@ -102,8 +102,8 @@ def check_portfolio_change(
     assert registry is not None
     if not can_see(session, registry):
         raise Forbidden(
-            "this version is also linked in a registry this key cannot change; "
-            "an admin key can delete it"
+            "this change reaches into a registry this key cannot change (the version is "
+            "linked there); an admin key can make it"
         )
     if alias is not None and alias in registry.protected_aliases:
         check_registry_role(session, registry, "admin", f"alias {alias!r} is protected: ")
