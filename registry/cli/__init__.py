@@ -6,6 +6,7 @@ from registry.cli.artifacts import alias, artifact
 from registry.cli.automations import automation
 from registry.cli.registries import lineage, link, query, registry
 from registry.cli.service import migrate, serve, worker
+from registry.cli.sync import sync
 
 
 @click.group()
@@ -13,6 +14,18 @@ def main() -> None:
     """Strata: versioned artifacts, registries and automations."""
 
 
-commands = (serve, worker, migrate, artifact, alias, registry, link, lineage, query, automation)
+commands = (
+    serve,
+    worker,
+    migrate,
+    artifact,
+    alias,
+    registry,
+    link,
+    lineage,
+    query,
+    automation,
+    sync,
+)
 for command in commands:
     main.add_command(command)
