@@ -7,6 +7,7 @@ run does can reach the network, whatever path through the SDK it takes.
 
 import secrets
 import weakref
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,15 +16,26 @@ from sdk.artifact import NAME_PATTERN, Artifact
 from sdk.cache import BlobCache
 from sdk.client import Client
 from sdk.connection import Connection
-from sdk.errors import OfflineError, ValidationError
+from sdk.errors import ConflictError, OfflineError, ValidationError
 from sdk.offline.store import OfflineStore, RunDir
 from sdk.progress import Progress
 from sdk.run import Run
 from sdk.settings import ClientSettings
 
-# Artifacts logged by offline runs of this process -> the input record naming each:
-# the server resolves the artifact's digest to the version that sync commits.
-_logged_offline: "weakref.WeakKeyDictionary[Artifact, dict[str, str]]" = weakref.WeakKeyDictionary()
+
+@dataclass(frozen=True)
+class _LoggedOffline:
+    """Where an artifact was logged offline; its digest names the version that sync
+    commits (the server resolves a digest as a selector)."""
+
+    run: str
+    project: str
+    collection: str
+    digest: str
+
+
+# The artifacts that offline runs of this process logged.
+_logged_offline: "weakref.WeakKeyDictionary[Artifact, _LoggedOffline]" = weakref.WeakKeyDictionary()
 
 
 class OfflineClient(Client):
@@ -84,11 +96,9 @@ class OfflineRun(Run):
                 "manifest_digest": manifest_digest,
             }
         )
-        _logged_offline[artifact] = {
-            "project": self.project,
-            "collection": artifact.name,
-            "version": artifact.digest,
-        }
+        _logged_offline[artifact] = _LoggedOffline(
+            self.id, self.project, artifact.name, artifact.digest
+        )
 
     def use_artifact(self, artifact_or_name: Artifact | str, type: str | None = None) -> Artifact:
         """Record that this run used an artifact logged offline (lineage input)."""
@@ -102,7 +112,20 @@ class OfflineRun(Run):
             )
         if type is not None and artifact.type != type:
             raise ValidationError(f"{artifact.name} has type {artifact.type!r}, not {type!r}")
-        self._dir.append_record({"kind": "input", "time": _now(), **used})
+        if used.run == self.id:  # the server would refuse it at sync, and every sync after
+            raise ConflictError(
+                f"run {self.id} cannot use {artifact.name}: it is this run's output, and "
+                "lineage may not form a cycle"
+            )
+        self._dir.append_record(
+            {
+                "kind": "input",
+                "time": _now(),
+                "project": used.project,
+                "collection": used.collection,
+                "version": used.digest,
+            }
+        )
         return artifact
 
     def link_artifact(

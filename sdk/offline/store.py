@@ -87,7 +87,7 @@ class OfflineStore:
     def new_run(self, record: dict[str, Any]) -> RunDir:
         """Create the folder of a run started at `record["created_at"]`."""
         started = datetime.fromisoformat(record["created_at"])
-        path = self.root / "runs" / f"{started:%Y%m%dT%H%M%S}-{record['id']}"
+        path = self.root / "runs" / f"{started:%Y%m%dT%H%M%S.%f}-{record['id']}"
         try:
             path.mkdir(parents=True)
         except FileExistsError:
