@@ -327,10 +327,14 @@ def test_offline_runs_sync_later_exactly_once(
     assert [r["metric_points"] for r in replayed] == [0, 0]
     assert without_updated_at(snapshot(srv, project)) == without_updated_at(before)
 
+    # Nothing left to send needs no server at all: not one request.
+    stop_server(srv)
+    assert [r["up_to_date"] for r in sync_ok(srv, str(offline))] == [True, True]
+
 
 # ---- interrupted syncs -------------------------------------------------------------------
 
-MANY_STEPS = 40_000  # 80,000 points: 16 requests
+MANY_STEPS = 25_000  # 50,000 points: 10 requests
 
 
 def test_a_sync_killed_midway_is_completed_by_the_next(tmp_path, server_home, project):
@@ -397,7 +401,8 @@ def test_a_sync_whose_server_goes_away_is_completed_after_it_returns(
             run.log_artifact(big, aliases=["second"])
         with sdk.init(project={project!r}) as reader:
             reader.use_artifact(small)
-        print(json.dumps({{"run": run.id, "reader": reader.id}}))
+        print(json.dumps({{"run": run.id, "reader": reader.id,
+                          "reader_folder": str(reader.offline_dir)}}))
         """,
         tmp_path / "work",
         offline,
@@ -418,7 +423,11 @@ def test_a_sync_whose_server_goes_away_is_completed_after_it_returns(
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
     srv = server_home(port=port)  # back where the client expects it
-    assert [r["complete"] for r in sync_ok(srv, str(offline))] == [True, True]
+    # One run's folder first (its input was committed before the service went away).
+    [reader] = sync_ok(srv, logged["reader_folder"])
+    assert (reader["path"], reader["complete"]) == (f"{project}/{logged['reader']}", True)
+    reports = sync_ok(srv, str(offline))
+    assert [(r["complete"], r["up_to_date"]) for r in reports] == [(True, False), (True, True)]
     state = snapshot(srv, project)
     assert [len(state["versions"][name]) for name in ("big", "small")] == [1, 1]
     assert [v["qualified_name"] for v in state["inputs"][logged["reader"]]] == [
