@@ -9,6 +9,15 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 from registry.db import MAX_INT64
 
 
+def _assume_utc(moment: datetime) -> datetime:
+    """A timestamp without an offset is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# A timestamp a client sends; without an offset it is UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
+
+
 class DigestList(BaseModel):
     digests: list[str] = Field(max_length=100_000)
 
@@ -115,6 +124,9 @@ class RunCreate(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     resume: bool = False
+    # When the run really started, for runs logged offline and uploaded later; a
+    # resumed run keeps its own.
+    created_at: UtcDatetime | None = None
 
 
 class RunUpdate(BaseModel):
@@ -144,11 +156,6 @@ class RunStarted(BaseModel):
     next_step: int
 
 
-def _assume_utc(moment: datetime) -> datetime:
-    """A timestamp without an offset is taken as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 # TypedDicts rather than models: a request carries thousands of points, validated
 # straight from its bytes into plain dicts (registry/api/bodies.py).
 class MetricPoint(TypedDict):
@@ -157,7 +164,7 @@ class MetricPoint(TypedDict):
     key: Annotated[str, Field(min_length=1, max_length=256)]
     step: Annotated[int, Field(ge=0, le=MAX_INT64)]
     value: Annotated[float, Field(allow_inf_nan=False)]
-    timestamp: Annotated[datetime, AfterValidator(_assume_utc)]
+    timestamp: UtcDatetime
 
 
 class MetricBatch(TypedDict):

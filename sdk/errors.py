@@ -7,7 +7,8 @@ StrataError
  ├── ValidationError          a name, path, manifest or value is malformed (also a ValueError)
  ├── IntegrityError           bytes do not match their digest (corrupt blob, modified file)
  ├── ServerError              the server failed (5xx)
- └── ServerUnavailableError   the server could not be reached in time
+ ├── ServerUnavailableError   the server could not be reached in time
+ └── OfflineError             the call needs the server, and the run is offline
 """
 
 
@@ -43,4 +44,8 @@ class ServerError(StrataError):
 
 
 class ServerUnavailableError(StrataError):
+    pass
+
+
+class OfflineError(StrataError):
     pass

@@ -19,6 +19,7 @@ from typing import Any
 from sdk.artifact import Artifact, fetch_artifact
 from sdk.connection import Connection
 from sdk.errors import ConflictError, NotFoundError, ValidationError
+from sdk.offline.mode import offline_mode
 from sdk.progress import Progress
 from sdk.run_info import RunRecord
 
@@ -105,15 +106,20 @@ class Run(RunRecord):
             path = artifact
             artifact = Artifact(name or _default_name(path), type or "unspecified")
             artifact.add_file(path) if Path(path).is_file() else artifact.add_dir(path)
+        self._commit_artifact(artifact, list(aliases or []), list(tags or []), progress)
+        return artifact
+
+    def _commit_artifact(
+        self, artifact: Artifact, aliases: list[str], tags: list[str], progress: Progress | None
+    ) -> None:
         artifact._commit(
             self._conn,
             self.project,
-            aliases=list(aliases or []),
-            tags=list(tags or []),
+            aliases=aliases,
+            tags=tags,
             run={"project": self.project, "id": self.id},
             progress=progress,
         )
-        return artifact
 
     def use_artifact(self, artifact_or_name: Artifact | str, type: str | None = None) -> Artifact:
         """Fetch an artifact and record that this run used it (lineage input)."""
@@ -186,9 +192,13 @@ class Run(RunRecord):
         self._flush()
         state = "finished" if not exit_code else "failed"
         body = {"state": state, "config": self.config, "summary": self.summary}
-        self._record = self._conn.client.patch(self._url, json=body)
+        self._record = self._save_final(body)
         if self._flush_error is not None:
             raise self._flush_error
+
+    def _save_final(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Store the run's final state, config and summary; returns the new record."""
+        return self._conn.client.patch(self._url, json=body)
 
     def _finish_at_exit(self) -> None:
         self.finish(exit_code=1 if _uncaught else 0)
@@ -219,9 +229,17 @@ def init(
     resume: bool | str | None = None,
     url: str | None = None,
     api_key: str | None = None,
+    mode: str | None = None,
 ) -> Run:
     """Start (or with `resume` and `id`, continue) a run. Use it as a context manager:
-    a `with` block that raises ends the run `failed`."""
+    a `with` block that raises ends the run `failed`.
+
+    `mode="offline"` (or `STRATA_MODE=offline`) writes the run to `STRATA_OFFLINE_DIR`
+    without touching the network; `strata sync` uploads it later."""
+    if offline_mode(mode):
+        from sdk.offline.run import start_offline_run  # it builds on Run, defined here
+
+        return start_offline_run(project, name, config, job_type, tags, id, resume)
     conn = Connection.create(url=url, api_key=api_key, project=project)
     body = {
         "id": id,

@@ -23,5 +23,8 @@ class ClientSettings(BaseSettings):
     cache_dir: Path = Path("~/.cache/strata").expanduser()
     cache_max_bytes: int = 20 * 1024**3
     timeout: float = 60.0
+    # `offline`: runs are written to `offline_dir`, and `strata sync` uploads them later.
+    mode: str = "online"
+    offline_dir: Path = Path(".strata/offline")
     # Recorded as the author of the events this client causes (`${event_author}`).
     author: str = Field(default_factory=_login_name)

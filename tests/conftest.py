@@ -96,9 +96,12 @@ class Server:
         return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def start_server(home: Path, env: dict[str, str] | None = None, timeout: float = 30) -> Server:
-    """`strata serve` on `home`, with the database `--db` gives that home."""
-    port = free_port()
+def start_server(
+    home: Path, env: dict[str, str] | None = None, timeout: float = 30, port: int | None = None
+) -> Server:
+    """`strata serve` on `home`, with the database `--db` gives that home, on `port` (a
+    free one by default; pass a stopped server's port to restart it where clients know it)."""
+    port = port or free_port()
     environment = {
         **os.environ,
         "STRATA_HOME": str(home),

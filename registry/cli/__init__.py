@@ -7,6 +7,7 @@ from registry.cli.automations import automation
 from registry.cli.keys import keys
 from registry.cli.registries import lineage, link, query, registry
 from registry.cli.service import migrate, serve, worker
+from registry.cli.sync import sync
 
 
 @click.group()
@@ -26,6 +27,7 @@ commands = (
     lineage,
     query,
     automation,
+    sync,
 )
 for command in commands:
     main.add_command(command)

@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert
@@ -33,8 +34,11 @@ def start_run(
     config: dict[str, Any] | None = None,
     tags: list[str] | None = None,
     resume: bool = False,
+    created_at: datetime | None = None,
 ) -> tuple[Run, bool]:
-    """Create a run, or resume it when `resume` is set; returns (run, resumed)."""
+    """Create a run, or resume it when `resume` is set; returns (run, resumed).
+
+    `created_at` dates a new run (one logged offline starts before it is uploaded)."""
     project_row = get_or_create_project(session, project)
     run_id = check_name("run id", run_id) if run_id else new_run_id()
     existing = session.exec(
@@ -57,6 +61,8 @@ def start_run(
         config=config or {},
         tags=check_tags(tags or []),
     )
+    if created_at is not None:
+        run.created_at = run.updated_at = created_at
     session.add(run)
     session.flush()
     return run, False

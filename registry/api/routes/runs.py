@@ -38,6 +38,7 @@ def start_run(project: str, body: RunCreate, session: SessionDep) -> RunStarted:
         config=body.config,
         tags=body.tags,
         resume=body.resume,
+        created_at=body.created_at,
     )
     session.flush()
     return RunStarted(
