@@ -31,6 +31,7 @@ from registry.db import make_engine, read_only
 from registry.services import expiry
 from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
+from registry.web import install_web
 
 API_PREFIX = "/api/v1"
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus text format."""
         return Response(body_bytes.prometheus_text(), media_type=body_bytes.content_type)
 
+    install_web(app)
     return app
 
 
