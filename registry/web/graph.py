@@ -7,6 +7,7 @@ sub-columns, so a graph of a few hundred nodes stays within a screen's height an
 every label stays legible; the page pans and zooms the SVG (static/app.js).
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ def layout(graph: LineagePublic) -> Layout:
     stacks = [
         members[start : start + MAX_ROWS]
         for rank in sorted(columns)
-        for members in [sorted(columns[rank], key=lambda n: (n.kind, n.name, n.id))]
+        for members in [sorted(columns[rank], key=_natural)]
         for start in range(0, len(members), MAX_ROWS)
     ]
     tallest = max((len(stack) for stack in stacks), default=0)
@@ -116,6 +117,12 @@ def _longest_paths(root: str, neighbours: dict[str, list[str]]) -> dict[str, int
             if incoming[neighbour] == 0:
                 ready.append(neighbour)
     return distance
+
+
+def _natural(node: LineageNode) -> tuple[str, list[str | int], str]:
+    """Runs before versions, then by name with numbers in numeric order (v2 before v10)."""
+    parts = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", node.name)]
+    return node.kind, parts, node.id
 
 
 def _label(node: LineageNode) -> str:

@@ -47,8 +47,13 @@ def build(receiver_url: str, *, secret: str, access_token: str, files: int = 150
     ) as train:
         train.use_artifact(f"{project}/mnist:best")
         for step in range(300):
-            train.log({"loss": 2.0 * math.exp(-step / 60) + 0.02 * math.sin(step),
-                       "acc": 1 - math.exp(-step / 80)}, step=step)  # fmt: skip
+            train.log(
+                {
+                    "loss": 2.0 * math.exp(-step / 60) + 0.02 * math.sin(step),
+                    "acc": 1 - math.exp(-step / 80),
+                },
+                step=step,
+            )
         for n in range(3):
             model = sdk.Artifact("resnet", type="model", metadata={"acc": 0.8 + n / 20})
             with model.new_file("model.pt") as handle:

@@ -36,12 +36,11 @@ def runs_page(
 @router.get("/projects/{project}/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, project: str, run_id: str, session: ReadSessionDep) -> HTMLResponse:
     row = runs.get_run(session, project, run_id)
-    history = ((m.key, m.step, m.value) for m in runs.metric_history(session, row))
     return render(
         request,
         "run.html",
         run=runs_public(session, [row])[0],
-        charts=charts.charts(history),
+        charts=charts.charts(runs.metric_series(session, row)),
         inputs=versions_public(session, runs.artifacts_of(session, row, "input")),
         outputs=versions_public(session, runs.artifacts_of(session, row, "output")),
     )

@@ -28,12 +28,30 @@ function setUpGraph(container) {
   const svg = container.querySelector("svg");
   const full = svg.viewBox.baseVal;
   const size = { width: full.width, height: full.height };
-  let view = fit();
+  let view = start();
   apply();
 
+  // At full size around this page's node, so labels stay legible however large the
+  // graph; "Fit" shows all of it.
+  function start() {
+    const box = container.getBoundingClientRect();
+    const root = svg.querySelector(".node.root rect");
+    const centre = (position, length, total, visible) =>
+      Math.max(0, Math.min(position + length / 2 - visible / 2, total - visible));
+    if (!root || (size.width <= box.width && size.height <= box.height)) {
+      return { x: 0, y: 0, width: box.width, height: box.height };
+    }
+    const attr = (name) => Number(root.getAttribute(name));
+    return {
+      x: centre(attr("x"), attr("width"), size.width, box.width),
+      y: centre(attr("y"), attr("height"), size.height, box.height),
+      width: box.width,
+      height: box.height,
+    };
+  }
   function fit() {
     const box = container.getBoundingClientRect();
-    // Never smaller than 1:1 text when the graph fits; else show the whole graph.
+    // Never enlarged past full size; shrunk until the whole graph shows.
     const scale = Math.max(size.width / box.width, size.height / box.height, 1);
     return { x: 0, y: 0, width: box.width * scale, height: box.height * scale };
   }
