@@ -1,6 +1,8 @@
 """Errors raised by the service layer; `api/errors.py` maps each to one HTTP status.
 
 RegistryError
+ ├── Unauthorized      401  no API key, or one that is unknown or revoked
+ ├── Forbidden         403  the key's role does not allow the request
  ├── NotFound          404  a project, collection, version, alias, run or blob is absent
  ├── Conflict          409  the request contradicts stored state
  ├── InvalidInput      422  a name, path, manifest or value is malformed
@@ -11,10 +13,20 @@ RegistryError
 
 class RegistryError(Exception):
     status_code = 500
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Unauthorized(RegistryError):
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(RegistryError):
+    status_code = 403
 
 
 class NotFound(RegistryError):

@@ -3,8 +3,9 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 
 from automations.delivery import DeliveryConfig
@@ -12,8 +13,11 @@ from automations.egress import EgressPolicy
 from automations.scheduler import PeriodicJob, start_scheduler
 from automations.secrets import SecretBox
 from automations.worker import DeliveryWorker
+from registry.api.access import route_roles
+from registry.api.deps import authorize
 from registry.api.errors import install_error_handlers
 from registry.api.routes import (
+    api_keys,
     artifacts,
     automations,
     blobs,
@@ -65,12 +69,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.worker.close()
         app.state.engine.dispose()
 
-    app = FastAPI(title="Strata", version="0.1.0", lifespan=lifespan)
+    # The documentation routes are declared below, as API routes, so that `authorize`
+    # guards them like every other route.
+    app = FastAPI(
+        title="Strata",
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(authorize)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
     install_error_handlers(app)
     body_bytes = BodyBytes()
     app.add_middleware(CountBodyBytes, counter=body_bytes)
     routers = (direct, blobs, artifacts, projects, registries, resolve, queries, runs)
-    for module in (*routers, automations, integrations, deliveries):
+    for module in (*routers, automations, integrations, deliveries, api_keys):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
@@ -82,7 +97,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus text format."""
         return Response(body_bytes.prometheus_text(), media_type=body_bytes.content_type)
 
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Strata API")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="Strata API")
+
     install_web(app)
+    app.state.route_roles = route_roles(app)
     return app
 
 

@@ -182,3 +182,51 @@ class RunInput(SQLModel, table=True):
     run_id: int = Field(foreign_key="run.id", primary_key=True)
     version_id: int = Field(foreign_key="artifact_version.id", primary_key=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    """A credential for the API. Only a hash of the secret is kept (see
+    services/api_keys.py); `prefix` is the secret's public part, to find the row."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=128)
+    role: str = Field(max_length=16)  # read | write | admin
+    prefix: str = Field(unique=True, max_length=32)
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Refreshed at most once a minute, so authenticating rarely writes.
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class RegistryMember(SQLModel, table=True):
+    """A key's role inside one registry: viewer, member or admin."""
+
+    __tablename__ = "registry_member"
+
+    registry_id: int = Field(foreign_key="registry.id", primary_key=True)
+    key_id: int = Field(foreign_key="api_key.id", primary_key=True, index=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AliasMove(SQLModel, table=True):
+    """The audit trail of aliases: who pointed which alias where, and when.
+
+    Names are copied in (not only ids), so the trail stays readable after the
+    collection or its versions are deleted; `collection_id` is a plain integer for
+    the same reason."""
+
+    __tablename__ = "alias_move"
+    __table_args__ = (Index("ix_alias_move_collection", "collection_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection_id: int
+    collection: str = Field(max_length=300)
+    alias: str = Field(max_length=128)
+    from_version: str | None = Field(default=None, max_length=32)
+    to_version: str | None = Field(default=None, max_length=32)
+    actor: str = Field(default="", max_length=256)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -303,3 +303,49 @@ class DownloadUrls(BaseModel):
 
     direct: bool
     urls: dict[str, str]
+
+
+class ApiKeyCreate(BaseModel):
+    name: str
+    role: str = "read"
+
+
+class ApiKeyPublic(BaseModel):
+    """A key as listed: never its secret nor the secret's hash."""
+
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    key: ApiKeyPublic
+    # Shown this once; only its hash is stored.
+    secret: str
+
+
+class MemberUpdate(BaseModel):
+    role: str = "member"
+
+
+class MemberPublic(BaseModel):
+    key: str
+    role: str
+    created_at: datetime
+
+
+class AliasMovePublic(BaseModel):
+    """One change of an alias: `from_version` null when it was added, `to_version`
+    null when it was removed."""
+
+    id: int
+    collection: str
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    actor: str
+    created_at: datetime

@@ -4,9 +4,11 @@ Built explicitly (`Settings()`) by whoever starts the service; never at import t
 so tests and tools can construct apps with their own settings.
 """
 
+import ipaddress
 import json
 import os
 import secrets
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,9 @@ class Settings(BaseSettings):
     storage_options: dict[str, Any] = Field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 8080
+    # API keys required (`on`) or not (`off`). Unset: off only while the service
+    # listens on loopback alone, on otherwise.
+    auth: bool | None = None
     # API processes of `strata serve` (uvicorn workers) sharing the port.
     api_workers: int = Field(default=1, ge=1, le=64)
     # With an s3:// or gs:// store, clients move blob bytes to and from the bucket
@@ -75,6 +80,14 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def auth_enabled(self) -> bool:
+        """STRATA_AUTH, else on unless `host` is a loopback address (or a name that
+        resolves only to loopback addresses)."""
+        if self.auth is not None:
+            return self.auth
+        return not listens_on_loopback_only(self.host)
+
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'registry.db').resolve()}"
 
@@ -93,3 +106,20 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip()
+
+
+def listens_on_loopback_only(host: str) -> bool:
+    """True when every address `host` stands for is a loopback one. `0.0.0.0`, `::`
+    and an empty host listen everywhere; a name that does not resolve counts as open."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses
+    )

@@ -38,6 +38,12 @@ class ArtifactCollection:
         body = {**scope, "collection": self.name, "filter": filter}
         return version_results(self._conn, body)
 
+    def alias_history(self, alias: str | None = None) -> list[dict[str, Any]]:
+        """Who set, moved or removed which alias, newest first: `{"alias", "from_version",
+        "to_version", "actor", "created_at", ...}` each (`latest` is not recorded)."""
+        owner = f"registries/{self.registry}" if self.registry else f"projects/{self.project}"
+        return alias_history(self._conn, f"/{owner}/collections/{self.name}/alias-history", alias)
+
     def __repr__(self) -> str:
         return f"<ArtifactCollection {self.path} type={self.type}>"
 
@@ -48,3 +54,15 @@ def version_results(conn: Connection, body: dict[str, Any]) -> Results[Artifact]
 
 def collection_results(conn: Connection, body: dict[str, Any]) -> Results[ArtifactCollection]:
     return Results(conn, "collections", body, lambda record: ArtifactCollection(conn, record))
+
+
+def alias_history(conn: Connection, url: str, alias: str | None) -> list[dict[str, Any]]:
+    """Every recorded move at `url`, following its pages."""
+    moves: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 1000, **({"alias": alias} if alias else {})}
+    while True:
+        page = conn.client.get(url, params=params)
+        moves.extend(page)
+        if len(page) < params["limit"]:
+            return moves
+        params["before"] = page[-1]["id"]

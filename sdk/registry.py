@@ -6,7 +6,12 @@ from typing import Any
 
 from automations.schema import Scope
 from sdk.artifact import Artifact
-from sdk.collection import ArtifactCollection, collection_results, version_results
+from sdk.collection import (
+    ArtifactCollection,
+    alias_history,
+    collection_results,
+    version_results,
+)
 from sdk.connection import Connection
 from sdk.results import Results
 
@@ -46,6 +51,22 @@ class Registry:
 
     def versions(self, filter: dict[str, Any] | None = None) -> Results[Artifact]:
         return version_results(self._conn, {"registry": self.name, "filter": filter})
+
+    def members(self) -> list[dict[str, Any]]:
+        """Keys with a role in this registry: `{"key", "role", "created_at"}` each."""
+        return list(self._conn.client.get(f"{self._url}/members"))
+
+    def add_member(self, key: str, role: str = "member") -> dict[str, Any]:
+        """Give the key named `key` a role here: viewer, member or admin (admin keys only)."""
+        return dict(self._conn.client.put(f"{self._url}/members/{key}", json={"role": role}))
+
+    def remove_member(self, key: str) -> None:
+        self._conn.client.delete(f"{self._url}/members/{key}")
+
+    def alias_history(self, collection: str, alias: str | None = None) -> list[dict[str, Any]]:
+        """Who moved which alias of the registry's `collection`, newest first."""
+        url = f"{self._url}/collections/{collection}/alias-history"
+        return alias_history(self._conn, url, alias)
 
     def save(self) -> "Registry":
         """Send the edited description, allowed types, visibility and protected aliases."""

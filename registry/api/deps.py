@@ -1,4 +1,11 @@
-"""Injected dependencies: the request's database session and the blob store.
+"""Injected dependencies: who the caller is, the request's database session and the
+blob store.
+
+`authorize` runs first on every route (an app-wide dependency): with auth on it
+finds the request's API key and checks the role its route needs (api/access.py).
+Sessions carry the principal, so services can hide restricted registries, and name
+it as the author of events and alias moves (the client's `strata-author` header
+counts only while auth is off).
 
 Routes that only read take `ReadSessionDep` (every GET, and POSTs that only read,
 such as a query with a large body, so they never queue behind writers on SQLite).
@@ -7,7 +14,7 @@ route returns and rolls back if it raises.
 """
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -16,10 +23,13 @@ from starlette.concurrency import run_in_threadpool
 from automations import bus
 from automations.egress import EgressPolicy
 from automations.secrets import SecretBox
-from registry.services import events
+from registry.db import session_scope
+from registry.errors import Forbidden, Unauthorized
+from registry.services import access, api_keys, events
+from registry.services.api_keys import Principal
 from registry.storage.blob_store import BlobStore
 
-# Who makes a change, as the client says (until API keys name the caller).
+# Who makes a change, as the client says (while auth is off).
 AUTHOR_HEADER = "strata-author"
 # Echoed from a delivery's headers by a receiver that calls back (loop guard).
 CHAIN_HEADER = "strata-automation-chain"
@@ -33,7 +43,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Events the transaction published wake the in-process delivery worker once it has
     committed (other workers find them on their next poll)."""
     session = Session(request.app.state.engine, expire_on_commit=False)
-    session.info[events.AUTHOR] = request.headers.get(AUTHOR_HEADER, "")[:256]
+    principal = _principal(request)
+    session.info[access.PRINCIPAL] = principal
+    author = principal.name if principal else request.headers.get(AUTHOR_HEADER, "")[:256]
+    session.info[events.AUTHOR] = author
     session.info[bus.CHAIN] = _chain(request.headers.get(CHAIN_HEADER, ""))
     try:
         yield session
@@ -66,10 +79,44 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
     does no I/O, and closing one only ends a read transaction, so the event loop does
     both and a read costs one thread hop instead of three."""
     session = Session(request.app.state.read_engine, expire_on_commit=False)
+    session.info[access.PRINCIPAL] = _principal(request)
     try:
         yield session
     finally:
         session.close()
+
+
+async def authorize(request: Request) -> None:
+    """With auth on: 401 without a valid key, 403 when its role is below the route's."""
+    if not request.app.state.settings.auth_enabled:
+        return
+    needed = request.app.state.route_roles.get(id(request.scope.get("route")), "admin")
+    if needed == "public":
+        return
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("this server requires an API key: send 'Authorization: Bearer <key>'")
+    principal = await run_in_threadpool(_authenticate, request.app.state, secret.strip())
+    if principal is None:
+        raise Unauthorized("the API key is not valid (unknown or revoked)")
+    if not principal.has_role(needed):
+        raise Forbidden(
+            f"this needs a key of role {needed}; key {principal.name!r} is {principal.role}"
+        )
+    request.state.principal = principal
+
+
+def _authenticate(state: Any, secret: str) -> Principal | None:
+    with session_scope(state.read_engine, read_only=True) as session:
+        principal = api_keys.authenticate(session, secret)
+    if principal is not None and api_keys.use_is_stale(principal):
+        with session_scope(state.engine) as session:
+            api_keys.record_use(session, principal)
+    return principal
+
+
+def _principal(request: Request) -> Principal | None:
+    return getattr(request.state, "principal", None)
 
 
 async def get_secret_box(request: Request) -> SecretBox:

@@ -4,6 +4,7 @@ import click
 
 from registry.cli.artifacts import alias, artifact
 from registry.cli.automations import automation
+from registry.cli.keys import keys
 from registry.cli.registries import lineage, link, query, registry
 from registry.cli.service import migrate, serve, worker
 
@@ -13,6 +14,18 @@ def main() -> None:
     """Strata: versioned artifacts, registries and automations."""
 
 
-commands = (serve, worker, migrate, artifact, alias, registry, link, lineage, query, automation)
+commands = (
+    serve,
+    worker,
+    migrate,
+    keys,
+    artifact,
+    alias,
+    registry,
+    link,
+    lineage,
+    query,
+    automation,
+)
 for command in commands:
     main.add_command(command)

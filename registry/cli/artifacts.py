@@ -1,4 +1,5 @@
-"""`strata artifact put|get|ls|show` and `strata alias set|rm`: the SDK from a shell."""
+"""`strata artifact put|get|ls|show` and `strata alias set|rm|history`: the SDK from a
+shell."""
 
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,26 @@ def alias_rm(path: str, name: str, as_json: bool) -> None:
     target = parse_artifact_path(path, conn.settings.project)
     conn.client.delete(f"{target.collection_url}/aliases/{name}")
     emit(as_json, {"removed": name}, f"removed {name}")
+
+
+@alias.command("history")
+@click.argument("path")
+@click.option("--alias", "name", default=None, help="Only this alias.")
+@json_option
+@fail_cleanly
+def alias_history(path: str, name: str | None, as_json: bool) -> None:
+    """Who set, moved or removed aliases of the collection PATH names, newest first."""
+    from sdk.collection import alias_history as history
+
+    conn = default_connection()
+    target = parse_artifact_path(path, conn.settings.project)
+    moves = history(conn, f"{target.collection_url}/alias-history", name)
+    lines = [
+        f"{m['created_at']}\t{m['actor'] or '-'}\t{m['alias']}\t"
+        f"{m['from_version'] or '-'} -> {m['to_version'] or '-'}"
+        for m in moves
+    ]
+    emit(as_json, moves, "\n".join(lines))
 
 
 def _summary(art: Artifact) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
+from registry.errors import RegistryError
 from sdk.errors import StrataError, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +31,7 @@ def fail_cleanly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (StrataError, SettingsError, OSError, ValueError) as exc:
+        except (StrataError, RegistryError, SettingsError, OSError, ValueError) as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             click.echo(f"error: {message}", err=True)
             sys.exit(1)

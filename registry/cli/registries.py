@@ -64,6 +64,40 @@ def registry_show(name: str, as_json: bool) -> None:
     emit(as_json, data, text)
 
 
+@registry.command("members")
+@click.argument("name")
+@json_option
+@fail_cleanly
+def registry_members(name: str, as_json: bool) -> None:
+    """List the keys with a role in registry NAME."""
+    rows = Api().registry(name).members()
+    emit(as_json, rows, "\n".join(f"{r['key']}\t{r['role']}" for r in rows))
+
+
+@registry.command("add-member")
+@click.argument("name")
+@click.argument("key")
+@click.option(
+    "--role", type=click.Choice(["viewer", "member", "admin"]), default="member", show_default=True
+)
+@json_option
+@fail_cleanly
+def registry_add_member(name: str, key: str, role: str, as_json: bool) -> None:
+    """Give the API key KEY (its name) a role in registry NAME, or change it."""
+    row = Api().registry(name).add_member(key, role)
+    emit(as_json, row, f"{key} is a {role} of @{name.lstrip('@')}")
+
+
+@registry.command("remove-member")
+@click.argument("name")
+@click.argument("key")
+@fail_cleanly
+def registry_remove_member(name: str, key: str) -> None:
+    """Take the API key KEY out of registry NAME."""
+    Api().registry(name).remove_member(key)
+    click.echo(f"{key} is no longer a member of @{name.lstrip('@')}")
+
+
 @click.command()
 @click.argument("path")
 @click.argument("target")

@@ -44,9 +44,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     click.echo(
         f"Strata serving on http://{settings.host}:{settings.port} with {workers} API "
         f"process{'es' if workers > 1 else ''} (database {settings.resolved_database_url}, "
-        f"blobs {settings.resolved_storage_url})"
+        f"blobs {settings.resolved_storage_url}); {_auth_state(settings)}"
     )
     server.run(settings, workers)
+
+
+def _auth_state(settings: Settings) -> str:
+    if settings.auth_enabled:
+        return "auth on: every request but /healthz needs an API key (strata keys create)"
+    if settings.auth is None:
+        return "auth OFF (open to anyone who can connect; loopback only)"
+    return "auth OFF (STRATA_AUTH=off): open to anyone who can connect"
 
 
 @click.command()

@@ -1,4 +1,9 @@
-"""Aliases: mutable names that point at exactly one version of a collection."""
+"""Aliases: mutable names that point at exactly one version of a collection.
+
+Every change of an alias other than `latest` is recorded (`AliasMove`: who, which
+alias, from which version to which, when) in the transaction that makes it. `latest`
+follows the newest version by itself; the versions' own creation times are its record.
+"""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -6,8 +11,8 @@ from collections.abc import Iterable
 from sqlmodel import Session, col, select
 
 from registry.errors import InvalidInput, NotFound
-from registry.models import Alias, ArtifactCollection, ArtifactVersion
-from registry.services import events
+from registry.models import Alias, AliasMove, ArtifactCollection, ArtifactVersion
+from registry.services import access, events
 from registry.services.names import LATEST, check_alias
 
 
@@ -22,15 +27,20 @@ def set_alias(
     alias = session.exec(
         select(Alias).where(Alias.collection_id == collection.id, Alias.name == name)
     ).first()
+    if alias is not None and alias.version_id == version.id:
+        return alias.version_id
+    access.check_portfolio_change(session, collection, name)
     if alias is None:
         session.add(Alias(collection_id=collection.id, name=name, version_id=version.id))  # type: ignore[arg-type]
         events.alias_added(session, collection, version, name, None)
+        _record_move(session, collection, name, None, version.index)
         return None
     previous = alias.version_id
-    if previous != version.id:
-        alias.version_id = version.id  # type: ignore[assignment]
-        session.add(alias)
-        events.alias_added(session, collection, version, name, previous)
+    previous_index = _index_of(session, previous)
+    alias.version_id = version.id  # type: ignore[assignment]
+    session.add(alias)
+    events.alias_added(session, collection, version, name, previous_index)
+    _record_move(session, collection, name, previous_index, version.index)
     return previous
 
 
@@ -43,8 +53,55 @@ def remove_alias(session: Session, collection: ArtifactCollection, name: str) ->
     ).first()
     if alias is None:
         raise NotFound(f"alias {name!r} does not exist in this collection")
+    access.check_portfolio_change(session, collection, name)
     session.delete(alias)
+    _record_move(session, collection, name, _index_of(session, alias.version_id), None)
     return alias.version_id
+
+
+def _index_of(session: Session, version_id: int) -> int | None:
+    return session.exec(
+        select(ArtifactVersion.index).where(ArtifactVersion.id == version_id)
+    ).first()
+
+
+def _record_move(
+    session: Session,
+    collection: ArtifactCollection,
+    name: str,
+    from_index: int | None,
+    to_index: int | None,
+) -> None:
+    if name == LATEST:
+        return
+    session.add(
+        AliasMove(
+            collection_id=collection.id,  # type: ignore[arg-type]
+            collection=events.collection_path(session, collection),
+            alias=name,
+            from_version=None if from_index is None else f"v{from_index}",
+            to_version=None if to_index is None else f"v{to_index}",
+            actor=session.info.get(events.AUTHOR, ""),
+        )
+    )
+
+
+def alias_moves(
+    session: Session,
+    collection: ArtifactCollection,
+    *,
+    alias: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[AliasMove]:
+    """The collection's recorded alias changes, newest first; `before` (a move id)
+    pages on from that move."""
+    query = select(AliasMove).where(AliasMove.collection_id == collection.id)
+    if alias is not None:
+        query = query.where(AliasMove.alias == alias)
+    if before is not None:
+        query = query.where(col(AliasMove.id) < before)
+    return list(session.exec(query.order_by(col(AliasMove.id).desc()).limit(limit)))
 
 
 def find_alias_target(session: Session, collection_id: int, name: str) -> int | None:
@@ -65,10 +122,15 @@ def aliases_by_version(session: Session, version_ids: Iterable[int]) -> dict[int
     return result
 
 
-def remove_aliases_of(session: Session, version: ArtifactVersion) -> list[str]:
+def remove_aliases_of(
+    session: Session, collection: ArtifactCollection, version: ArtifactVersion
+) -> list[str]:
+    """Remove every alias of a version that is being deleted (recorded as moves)."""
     aliases = list(session.exec(select(Alias).where(Alias.version_id == version.id)))
     for alias in aliases:
+        access.check_portfolio_change(session, collection, alias.name)
         session.delete(alias)
+        _record_move(session, collection, alias.name, version.index, None)
     return [alias.name for alias in aliases]
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from registry.errors import Conflict, InvalidInput
 from registry.models import ArtifactCollection, ArtifactVersion, Run, VersionTag, utcnow
-from registry.services import events
+from registry.services import access, events
 from registry.services.aliases import (
     aliases_by_version,
     remove_alias,
@@ -95,6 +95,7 @@ def update_version(
 
     Description and metadata belong to a project version: its links follow it, and
     a link refuses changes to them."""
+    access.check_portfolio_change(session, collection)
     if description is not None or metadata is not None:
         description = version.description if description is None else description
         metadata = version.metadata_ if metadata is None else check_metadata(metadata)
@@ -152,6 +153,10 @@ def delete_version(
     """Mark the version DELETED, and unlink it from every portfolio holding it; its
     blobs are reclaimed later by garbage collection."""
     members = _links_of(session, version)
+    portfolios = [session.get(ArtifactCollection, member.collection_id) for member in members]
+    for portfolio in [*portfolios, collection]:
+        assert portfolio is not None
+        access.check_portfolio_change(session, portfolio)
     by_version = aliases_by_version(session, [version.id, *(m.id for m in members)])  # type: ignore[list-item]
     held = [name for names in by_version.values() for name in names if name != LATEST]
     if held and not delete_aliases:
@@ -159,17 +164,15 @@ def delete_version(
             f"version v{version.index} still has aliases {held} (here or where it is linked); "
             "remove them first or pass delete_aliases"
         )
-    for member in members:
-        portfolio = session.get(ArtifactCollection, member.collection_id)
-        assert portfolio is not None
-        _mark_deleted(session, portfolio, member)
+    for member, portfolio in zip(members, portfolios, strict=True):
+        _mark_deleted(session, portfolio, member)  # type: ignore[arg-type]
     _mark_deleted(session, collection, version)
 
 
 def _mark_deleted(
     session: Session, collection: ArtifactCollection, version: ArtifactVersion
 ) -> None:
-    names = remove_aliases_of(session, version)
+    names = remove_aliases_of(session, collection, version)
     version.state = DELETED
     version.updated_at = collection.updated_at = utcnow()
     session.add_all([version, collection])

@@ -43,14 +43,9 @@ def alias_added(
     collection: ArtifactCollection,
     version: ArtifactVersion,
     alias: str,
-    previous_version_id: int | None,
+    previous_index: int | None,
 ) -> None:
-    previous = None
-    if previous_version_id is not None:
-        index = session.exec(
-            select(ArtifactVersion.index).where(ArtifactVersion.id == previous_version_id)
-        ).first()
-        previous = None if index is None else f"v{index}"
+    previous = None if previous_index is None else f"v{previous_index}"
     extra = {"alias": alias, "previous_version": previous}
     _publish(session, "alias.added", collection, version, aliases=(alias,), extra=extra)
 
@@ -124,10 +119,15 @@ def _owner_names(session: Session, collection: ArtifactCollection) -> tuple[str 
     return cache[key], None
 
 
-def _version_string(session: Session, collection: ArtifactCollection, index: int) -> str:
+def collection_path(session: Session, collection: ArtifactCollection) -> str:
+    """`project/collection` or `@registry/collection`."""
     project, registry = _owner_names(session, collection)
     home = f"@{registry}" if registry is not None else project
-    return f"{home}/{collection.name}:v{index}"
+    return f"{home}/{collection.name}"
+
+
+def _version_string(session: Session, collection: ArtifactCollection, index: int) -> str:
+    return f"{collection_path(session, collection)}:v{index}"
 
 
 def _producer(session: Session, version: ArtifactVersion) -> dict[str, Any]:

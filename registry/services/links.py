@@ -9,7 +9,7 @@ portfolio; linking it again only adds the aliases asked for.
 from sqlmodel import Session, select
 
 from registry.models import ArtifactCollection, ArtifactVersion, utcnow
-from registry.services import events
+from registry.services import access, events
 from registry.services.artifact_versions import add_aliases_and_tags, requested_aliases
 from registry.services.collections import get_or_create_portfolio
 from registry.services.names import LATEST
@@ -34,6 +34,7 @@ def link_version(
         assert original is not None and home is not None
         source, source_collection = original, home
     registry = get_registry(session, registry_name)
+    access.check_registry_role(session, registry, "member")
     portfolio = get_or_create_portfolio(session, registry, portfolio_name, source_collection.type)
     member = session.exec(
         select(ArtifactVersion).where(

@@ -4,7 +4,16 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import Alias, ArtifactCollection, ArtifactVersion, Registry, VersionTag, utcnow
+from registry.models import (
+    Alias,
+    ArtifactCollection,
+    ArtifactVersion,
+    Registry,
+    RegistryMember,
+    VersionTag,
+    utcnow,
+)
+from registry.services import access
 from registry.services.automation_rows import delete_scoped
 from registry.services.names import check_alias, check_name
 
@@ -61,17 +70,22 @@ def apply_registry_fields(
 
 
 def get_registry(session: Session, name: str, *, for_update: bool = False) -> Registry:
+    """The registry; one the principal may not see is missing (see services/access.py)."""
     query = select(Registry).where(Registry.name == check_name("registry", name))
     if for_update:
         query = query.with_for_update()
     registry = session.exec(query).first()
-    if registry is None:
+    if registry is None or not access.can_see(session, registry):
         raise NotFound(f"registry {name!r} does not exist")
     return registry
 
 
 def list_registries(session: Session) -> list[Registry]:
-    return list(session.exec(select(Registry).order_by(Registry.name)))
+    query = select(Registry)
+    visible = access.visible_registries(session)
+    if visible is not None:
+        query = query.where(visible)
+    return list(session.exec(query.order_by(Registry.name)))
 
 
 def delete_registry(session: Session, registry: Registry) -> None:
@@ -91,6 +105,7 @@ def delete_registry(session: Session, registry: Registry) -> None:
     portfolio_ids = list(session.exec(collection_ids))
     delete_scoped(session, "collection", portfolio_ids)  # type: ignore[arg-type]
     delete_scoped(session, "registry", [registry.id])  # type: ignore[list-item]
+    session.execute(delete(RegistryMember).where(col(RegistryMember.registry_id) == registry.id))
     session.execute(
         delete(ArtifactCollection).where(col(ArtifactCollection.registry_id) == registry.id)
     )

@@ -11,6 +11,7 @@ from registry.query.paging import after_cursor, decode_cursor, encode_cursor
 from registry.query.parse import parse_filter
 from registry.query.targets import COLLECTIONS, REGISTRIES, TARGETS, Target
 from registry.schemas import QueryRequest
+from registry.services import access
 from registry.services.collections import CollectionRef, find_collection
 from registry.services.projects import get_project
 from registry.services.registries import get_registry
@@ -63,7 +64,8 @@ class _Filters:
 
 
 def _scope(session: Session, kind: str, query: QueryRequest, filters: _Filters) -> list[Any]:
-    """Conditions that keep the search inside the asked project, registry or collection."""
+    """Conditions that keep the search inside the asked project, registry or collection,
+    and away from registries the principal may not see."""
     if query.collection is not None and kind != "versions":
         raise InvalidInput("collection narrows a search of versions only")
     if query.project is not None and query.registry is not None:
@@ -72,7 +74,8 @@ def _scope(session: Session, kind: str, query: QueryRequest, filters: _Filters) 
     if kind == "registries":
         if query.project or query.registry or query.registry_filter or query.collection_filter:
             raise InvalidInput("registries are searched with `filter` alone")
-        return conditions
+        visible = access.visible_registries(session)
+        return conditions if visible is None else [visible]
     if kind == "runs":
         if query.registry or query.registry_filter or query.collection_filter:
             raise InvalidInput("runs are searched within a project, with `filter`")
@@ -93,6 +96,9 @@ def _scope(session: Session, kind: str, query: QueryRequest, filters: _Filters) 
         collections.append(col(ArtifactCollection.registry_id).in_(matching))
     if filters.collections is not None:
         collections.append(filters.collections)
+    visible = access.visible_collections(session)
+    if visible is not None:
+        collections.append(visible)
     if kind == "collections":
         return collections
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from registry.db import MAX_INT64
 from registry.errors import NotFound
 from registry.models import Alias, ArtifactCollection, ArtifactVersion, Project, Registry
+from registry.services import access
 from registry.services.aliases import find_alias_target
 from registry.services.collections import CollectionRef, find_collection
 from registry.services.names import LATEST, VERSION_PATTERN
@@ -43,7 +44,10 @@ def resolve_version(
 
 def find_version_id(session: Session, ref: CollectionRef, selector: str | None) -> int | None:
     """The committed version's id in one query (the read path's fast lookup); None when
-    anything is missing: `resolve_version` then says precisely what."""
+    anything is missing, or for a registry whose visibility must be checked:
+    `resolve_version` then says precisely what, or hides it."""
+    if ref.registry is not None and access.visible_registries(session) is not None:
+        return None
     selector = selector or LATEST
     value: int | str
     if match := VERSION_PATTERN.match(selector):

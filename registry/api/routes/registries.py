@@ -9,11 +9,13 @@ from registry.schemas import (
     CollectionUpdate,
     CommitResult,
     LinkCreate,
+    MemberPublic,
+    MemberUpdate,
     RegistryCreate,
     RegistryPublic,
     RegistryUpdate,
 )
-from registry.services import registries
+from registry.services import access, members, registries
 from registry.services.collections import CollectionRef, find_collection, list_portfolios
 from registry.services.links import link_version
 from registry.services.names import check_tags
@@ -71,6 +73,28 @@ def delete_registry(registry: str, session: SessionDep) -> None:
     registries.delete_registry(session, registries.get_registry(session, registry, for_update=True))
 
 
+@router.get("/{registry}/members")
+def list_members(registry: str, session: ReadSessionDep) -> list[MemberPublic]:
+    row = registries.get_registry(session, registry)
+    return [
+        MemberPublic(key=name, role=member.role, created_at=member.created_at)
+        for name, member in members.list_members(session, row)
+    ]
+
+
+@router.put("/{registry}/members/{key}")
+def set_member(registry: str, key: str, body: MemberUpdate, session: SessionDep) -> MemberPublic:
+    """Make a key a member (viewer, member or admin), or change its role."""
+    row = registries.get_registry(session, registry, for_update=True)
+    member = members.set_member(session, row, key, body.role)
+    return MemberPublic(key=key, role=member.role, created_at=member.created_at)
+
+
+@router.delete("/{registry}/members/{key}", status_code=204)
+def remove_member(registry: str, key: str, session: SessionDep) -> None:
+    members.remove_member(session, registries.get_registry(session, registry), key)
+
+
 @router.get("/{registry}/collections")
 def list_collections(registry: str, session: ReadSessionDep) -> list[CollectionPublic]:
     row = registries.get_registry(session, registry)
@@ -90,6 +114,7 @@ def update_collection(
     row = find_collection(
         session, CollectionRef(name=collection, registry=registry), for_update=True
     )
+    access.check_portfolio_change(session, row)
     if body.description is not None:
         row.description = body.description
     if body.tags is not None:

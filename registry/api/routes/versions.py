@@ -13,6 +13,7 @@ from registry.api.responses import json_response
 from registry.db import MAX_INT64
 from registry.errors import InvalidInput
 from registry.schemas import (
+    AliasMovePublic,
     AliasTarget,
     FileEntry,
     FilePage,
@@ -137,6 +138,22 @@ def version_routes(collection_ref: Callable[..., Awaitable[CollectionRef]]) -> A
         aliases.set_alias(session, collection_row, alias, version)
         session.flush()
         return version_public(session, version)
+
+    @router.get("/alias-history")
+    def alias_history(
+        ref: Ref,
+        session: ReadSessionDep,
+        alias: str | None = None,
+        before: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[AliasMovePublic]:
+        """Who set, moved or removed which alias, newest first (`latest` aside: it
+        follows the newest version by itself). `before` pages on from a move's id."""
+        collection_row = find_collection(session, ref)
+        moves = aliases.alias_moves(
+            session, collection_row, alias=alias, before=before, limit=limit
+        )
+        return [AliasMovePublic.model_validate(m, from_attributes=True) for m in moves]
 
     @router.delete("/aliases/{alias}", status_code=204)
     def remove_alias(ref: Ref, alias: str, session: SessionDep) -> None:
