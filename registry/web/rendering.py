@@ -15,11 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from registry.errors import RegistryError
+from registry.errors import RegistryError, Unauthorized
 from registry.web import links
 
 HERE = Path(__file__).parent
@@ -69,7 +69,12 @@ ENVIRONMENT = _environment()
 def render(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    page = ENVIRONMENT.get_template(template).render(request=request, **context)
+    page = ENVIRONMENT.get_template(template).render(
+        request=request,
+        auth_enabled=request.app.state.settings.auth_enabled,
+        principal=getattr(request.state, "principal", None),
+        **context,
+    )
     return HTMLResponse(page, status_code=status_code)
 
 
@@ -79,8 +84,12 @@ def error_page(request: Request, error: RegistryError) -> HTMLResponse:
 
 
 class PageRoute(APIRoute):
-    """A page: times itself into `Server-Timing`, and turns a service error raised while
-    reading (a missing project, a malformed name) into an error page instead of JSON."""
+    """A page: times itself into `Server-Timing`, and turns a service error (a missing
+    project, a malformed name, a key whose role falls short) into an error page instead
+    of JSON. Without a valid key, when the service requires one, it sends the browser
+    to the sign-in form, which stores the key in a cookie that pages (only) accept."""
+
+    signs_in_by_cookie = True
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -89,6 +98,9 @@ class PageRoute(APIRoute):
             started = time.perf_counter()
             try:
                 response = await handler(request)
+            except Unauthorized:
+                back = request.url.path if request.method == "GET" else "/"
+                response = RedirectResponse(links.with_query("/login", next=back), 303)
             except RegistryError as error:
                 response = error_page(request, error)
             elapsed_ms = (time.perf_counter() - started) * 1000

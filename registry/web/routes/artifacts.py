@@ -14,7 +14,7 @@ from registry.api.routes.artifacts import project_collection
 from registry.api.routes.registries import registry_collection
 from registry.errors import InvalidInput, RegistryError
 from registry.models import ArtifactCollection, ArtifactVersion
-from registry.services import aliases, runs
+from registry.services import access, aliases, runs
 from registry.services.collections import CollectionRef, find_collection
 from registry.services.lineage import source_of
 from registry.services.manifests import committed_manifest
@@ -201,6 +201,9 @@ def _alias_move(
     if alias == LATEST:
         raise InvalidInput("alias 'latest' is maintained automatically and cannot be moved")
     collection, target = resolve_version(session, ref, version, for_update=lock)
+    # Said before the confirmation step, not after it: a protected alias needs a
+    # registry admin, anything else in a registry a member.
+    access.check_portfolio_change(session, collection, alias)
     previous_id = aliases.find_alias_target(session, collection.id, alias)  # type: ignore[arg-type]
     if previous_id == target.id:
         raise InvalidInput(f"{alias} already points at v{target.index}")
