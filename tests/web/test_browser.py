@@ -111,6 +111,7 @@ def test_registry_history_and_search(page: Page, ui_server: Server, receiver: Re
     history = page.locator("#history")
     expect(history).to_contain_text(f"linked {built.project}/resnet:v0 as resnet:v0")
     expect(history.locator("tbody tr")).to_have_count(4)  # three links and staging
+    expect(history).to_contain_text("set staging of resnet to v0")
     screenshot(page, "registry")
 
     page.fill("header input[name=q]", '{"metadata.acc": {"$gte": 0.85}}')

@@ -123,7 +123,9 @@ def test_roles_decide_who_moves_an_alias(page: Page, auth: AuthServer, built):
     page.locator("#confirm-move").click()
     expect(page.locator("#aliases tr").filter(has_text="production")).to_contain_text("v1")
     page.goto(f"{base}/registries/{built.registry}")
-    expect(page.locator("#history tbody tr").first).to_contain_text("root")  # the actor
+    newest = page.locator("#history tbody tr").first
+    expect(newest).to_contain_text("set production of resnet to v1")
+    expect(newest).to_contain_text("root")  # the key that moved it
 
 
 def _review(page: Page, alias: str, version: str) -> None:
