@@ -35,6 +35,7 @@ from registry.db import make_engine, read_only
 from registry.services import expiry
 from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
+from registry.web import install_web
 
 API_PREFIX = "/api/v1"
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def redoc() -> HTMLResponse:
         return get_redoc_html(openapi_url="/openapi.json", title="Strata API")
 
+    install_web(app)
     app.state.route_roles = route_roles(app)
     return app
 

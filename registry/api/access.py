@@ -41,6 +41,36 @@ def _version_routes(prefix: str) -> dict[tuple[str, str], str]:
     }
 
 
+def _page_routes() -> dict[tuple[str, str], str]:
+    pages = {
+        ("GET", "/"): "read",
+        ("GET", "/login"): "public",
+        ("POST", "/login"): "public",
+        ("POST", "/logout"): "public",
+        ("GET", "/search"): "read",
+        ("GET", "/projects/{project}"): "read",
+        ("GET", "/projects/{project}/runs"): "read",
+        ("GET", "/projects/{project}/runs/{run_id}"): "read",
+        ("GET", "/projects/{project}/runs/{run_id}/lineage"): "read",
+        ("GET", "/registries"): "read",
+        ("GET", "/registries/{registry}"): "read",
+        ("GET", "/automations"): "admin",
+        ("GET", "/automations/{name}"): "admin",
+        ("POST", "/automations/{name}/enabled"): "admin",
+        ("POST", "/deliveries/{delivery_id}/redeliver"): "admin",
+    }
+    for prefix in ("/projects/{project}", "/registries/{registry}"):
+        collection = f"{prefix}/collections/{{collection}}"
+        pages |= {
+            ("GET", collection): "read",
+            ("POST", f"{collection}/aliases"): "write",
+            ("POST", f"{collection}/aliases/confirm"): "write",
+            ("GET", f"{collection}/versions/{{selector}}"): "read",
+            ("GET", f"{collection}/versions/{{selector}}/lineage"): "read",
+        }
+    return pages
+
+
 ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/metrics"): "read",
@@ -112,6 +142,9 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("POST", f"{API}/keys"): "admin",
     ("GET", f"{API}/keys"): "admin",
     ("DELETE", f"{API}/keys/{{key}}"): "admin",
+    # Web pages (registry/web): the roles of the API routes they stand for. Signing in
+    # and out needs no key; the static assets are files, not routes.
+    **_page_routes(),
 }
 
 

@@ -33,6 +33,8 @@ from registry.storage.blob_store import BlobStore
 AUTHOR_HEADER = "strata-author"
 # Echoed from a delivery's headers by a receiver that calls back (loop guard).
 CHAIN_HEADER = "strata-automation-chain"
+# The API key a browser signed in with (web pages only; see `_secret`).
+KEY_COOKIE = "strata_key"
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -93,10 +95,10 @@ async def authorize(request: Request) -> None:
     needed = request.app.state.route_roles.get(id(request.scope.get("route")), "admin")
     if needed == "public":
         return
-    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = _secret(request)
+    if not secret:
         raise Unauthorized("this server requires an API key: send 'Authorization: Bearer <key>'")
-    principal = await run_in_threadpool(_authenticate, request.app.state, secret.strip())
+    principal = await run_in_threadpool(_authenticate, request.app.state, secret)
     if principal is None:
         raise Unauthorized("the API key is not valid (unknown or revoked)")
     if not principal.has_role(needed):
@@ -104,6 +106,18 @@ async def authorize(request: Request) -> None:
             f"this needs a key of role {needed}; key {principal.name!r} is {principal.role}"
         )
     request.state.principal = principal
+
+
+def _secret(request: Request) -> str:
+    """The key a request carries: `Authorization: Bearer`, or, on a web page only, the
+    key its sign-in form stored in a cookie. The REST API never takes the cookie, so a
+    page of another site cannot use a signed-in browser against it."""
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return secret.strip()
+    if getattr(request.scope.get("route"), "signs_in_by_cookie", False):
+        return request.cookies.get(KEY_COOKIE, "")
+    return ""
 
 
 def _authenticate(state: Any, secret: str) -> Principal | None:

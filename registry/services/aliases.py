@@ -132,3 +132,18 @@ def remove_aliases_of(
         session.delete(alias)
         _record_move(session, collection, alias.name, version.index, None)
     return [alias.name for alias in aliases]
+
+
+def aliases_of_collections(
+    session: Session, collection_ids: Iterable[int]
+) -> dict[int, list[tuple[str, int]]]:
+    """(alias, version id) pairs of each collection, by alias name."""
+    result: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    rows = session.exec(
+        select(Alias.collection_id, Alias.name, Alias.version_id)
+        .where(col(Alias.collection_id).in_(list(collection_ids)))
+        .order_by(Alias.name)
+    )
+    for collection_id, name, version_id in rows:
+        result[collection_id].append((name, version_id))
+    return result

@@ -134,8 +134,14 @@ class Case:
     call: Callable[[World], Call]  # builds one call (setting up what it needs as admin)
     hidden: bool = False  # acts inside the restricted registry: the outsider gets 404
 
+    @property
+    def page(self) -> bool:
+        """A web page: without a key it sends the browser to sign in."""
+        return not self.path.startswith(API) and self.path not in NOT_PAGES
+
 
 CASES: list[Case] = []
+NOT_PAGES = ("/healthz", "/metrics", "/openapi.json", "/docs", "/redoc")
 
 
 def case(method: str, path: str, role: str, ok: int, hidden: bool = False) -> Callable[..., Any]:
@@ -548,6 +554,77 @@ def _revoke_key(w: World) -> Call:
     return f"keys/{w.auth.make_key('read')[0]}", {}
 
 
+# ---- web pages (registry/web): the same key, from the sign-in cookie or the header ------
+
+simple("GET", "/", "read", 200, lambda w: "/")
+simple("GET", "/login", "public", 200, lambda w: "/login")
+simple("POST", "/logout", "public", 303, lambda w: "/logout")
+simple("GET", "/search", "read", 200, lambda w: '/search?q={"tag": "x"}')
+simple("GET", "/projects/{project}", "read", 200, lambda w: f"/projects/{w.project}")
+simple("GET", "/projects/{project}/runs", "read", 200, lambda w: f"/projects/{w.project}/runs")
+for tail in ("", "/lineage"):
+    simple(
+        "GET",
+        "/projects/{project}/runs/{run_id}" + tail,
+        "read",
+        200,
+        lambda w, tail=tail: f"/projects/{w.project}/runs/r1{tail}",
+    )
+simple("GET", "/registries", "read", 200, lambda w: "/registries")
+simple(
+    "GET", "/registries/{registry}", "read", 200, lambda w: f"/registries/{w.secret}", hidden=True
+)
+simple("GET", "/automations", "admin", 200, lambda w: "/automations")
+simple("GET", "/automations/{name}", "admin", 200, lambda w: "/automations/watch")
+
+
+@case("POST", "/login", "public", 303)
+def _sign_in(w: World) -> Call:
+    return "/login", {"data": {"key": w.auth.secrets[w.keys["read"]]}}
+
+
+@case("POST", "/automations/{name}/enabled", "admin", 303)
+def _switch(w: World) -> Call:
+    return "/automations/watch/enabled", {"data": {"enabled": "on"}}
+
+
+@case("POST", "/deliveries/{delivery_id}/redeliver", "admin", 303)
+def _redeliver_page(w: World) -> Call:
+    url, _ = _redeliver(w)
+    return f"/{url}", {}
+
+
+def page_cases(prefix: str, hidden: bool) -> None:
+    """The pages of a project collection or of a portfolio (of the restricted registry)."""
+
+    def base(w: World) -> str:
+        return (
+            f"/registries/{w.secret}/collections/models"
+            if hidden
+            else (f"/projects/{w.project}/collections/data")
+        )
+
+    simple("GET", prefix, "read", 200, lambda w: base(w), hidden=hidden)
+    for tail in ("", "/lineage"):
+        simple(
+            "GET",
+            prefix + "/versions/{selector}" + tail,
+            "read",
+            200,
+            lambda w, tail=tail: f"{base(w)}/versions/v0{tail}",
+            hidden=hidden,
+        )
+    for tail, ok in (("", 200), ("/confirm", 303)):  # review, then the move itself
+
+        @case("POST", f"{prefix}/aliases{tail}", "write", ok, hidden)
+        def _move(w: World, tail: str = tail) -> Call:
+            return f"{base(w)}/aliases{tail}", {"data": {"alias": w.fresh("a"), "version": "v0"}}
+
+
+page_cases("/projects/{project}/collections/{collection}", hidden=False)
+page_cases("/registries/{registry}/collections/{collection}", hidden=True)
+
+
 # ---- the tests -------------------------------------------------------------------------
 
 
@@ -563,7 +640,7 @@ def expected(case: Case, who: str) -> int:
     if case.role == "public":
         return case.ok
     if who == "none":
-        return 401
+        return 303 if case.page else 401
     role = "write" if who == "outsider" else who
     order = ("read", "write", "admin")
     if order.index(role) < order.index(case.role):
@@ -601,7 +678,11 @@ def test_authorization_matrix(world: World, who: str) -> None:
             )
         if response.status_code == 401:
             assert response.headers["www-authenticate"] == "Bearer"
-        if response.status_code in (401, 403):
+        if case.page and who == "none" and case.role != "public":
+            assert response.headers["location"].startswith("/login?next=")
+        elif response.status_code == 403 and case.page:
+            assert "needs a key of role" in response.text, "a refusal says why"
+        elif response.status_code in (401, 403):
             assert response.json()["detail"], "a refusal says why"
     assert not wrong, "\n".join(wrong)
 
