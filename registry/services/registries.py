@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Alias, ArtifactCollection, ArtifactVersion, Registry, VersionTag, utcnow
 from registry.services.automation_rows import delete_scoped
-from registry.services.names import check_alias, check_name
+from registry.services.names import check_alias, check_name, check_type
 
 VISIBILITIES = ("organization", "restricted")
 
@@ -48,7 +48,7 @@ def apply_registry_fields(
     if description is not None:
         registry.description = description
     if allowed_types is not None:
-        registry.allowed_types = sorted({check_name("artifact type", t) for t in allowed_types})
+        registry.allowed_types = sorted({check_type(t) for t in allowed_types})
     if visibility is not None:
         if visibility not in VISIBILITIES:
             raise InvalidInput(
