@@ -39,7 +39,7 @@ def start_run(
     """Create a run, or continue one (see `RunCreate.resume`); returns (run, resumed).
 
     Without an id, `allow` and `must` look the run up by name: the latest of that name."""
-    mode = {True: "allow", False: "never"}.get(resume, resume)  # type: ignore[call-overload]
+    mode = ("allow" if resume else "never") if isinstance(resume, bool) else resume
     if mode not in RESUME_MODES:
         raise InvalidInput(f"resume must be one of {', '.join(RESUME_MODES)}, not {resume!r}")
     if mode == "must" and not run_id and not name:

@@ -91,6 +91,7 @@ def start_rank(
     )
     return subprocess.Popen(
         [sys.executable, str(script), project, mode],
+        cwd=script.parent,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

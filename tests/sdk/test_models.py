@@ -2,7 +2,15 @@
 
 from pathlib import Path
 
+import pytest
+
 import sdk
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """use_model downloads under ./artifacts, as for a user: here, the test's folder."""
+    monkeypatch.chdir(tmp_path)
 
 
 def test_a_model_folder_is_logged_used_as_a_folder_and_linked(tmp_path, project):

@@ -43,7 +43,7 @@ def assert_same(name: str, got: object, want: object) -> None:
         assert got == want and type(got) is type(want), name
 
 
-def test_objects_round_trip_through_the_server_with_their_serializer(project):
+def test_objects_round_trip_through_the_server_with_their_serializer(tmp_path, project):
     art = sdk.Artifact("objects", type="sample")
     for name, obj in OBJECTS.items():
         entry = art.add_object(obj, name)
@@ -62,7 +62,7 @@ def test_objects_round_trip_through_the_server_with_their_serializer(project):
         EXPECTED_SERIALIZERS
     )
     # Files on disk are the plain formats: a .npy numpy reads, JSON any tool reads.
-    root = fetched.download(project)
+    root = fetched.download(tmp_path / "out")
     assert np.load(f"{root}/weights").dtype == np.float16
     assert json.loads(open(f"{root}/params", encoding="utf-8").read()) == OBJECTS["params"]
 
@@ -161,7 +161,7 @@ def test_a_registered_serializer_is_chosen_and_recorded(project):
         sdk.serializers.register(Serializer("a/b", bool, dump_celsius, bytes))
 
 
-def test_add_figure_stores_a_png(project):
+def test_add_figure_stores_a_png(tmp_path, project):
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(2, 2))
@@ -171,7 +171,7 @@ def test_add_figure_stores_a_png(project):
     assert entry.serializer is None
     with sdk.init(project=project) as run:
         run.log_artifact(art)
-    path = sdk.Api().artifact(f"{project}/plots:v0").file(project)
+    path = sdk.Api().artifact(f"{project}/plots:v0").file(tmp_path)
     with open(path, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValidationError, match="matplotlib figure"):
