@@ -25,7 +25,7 @@ def metric_value(key: Any, value: Any, allow_nonfinite: bool) -> float:
         raise ValidationError(
             f"metric key {key!r} must be a string of 1-{MAX_KEY_LENGTH} characters"
         )
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if type(value) is not float and (isinstance(value, bool) or not isinstance(value, Real)):
         raise ValidationError(f"metric {key!r} must be a number, not {value!r}")
     number = float(value)
     if not allow_nonfinite and not math.isfinite(number):
@@ -69,9 +69,13 @@ class MetricSteps:
             self.next = max(self.next, step + 1)
 
 
-def wire_points(values: dict[str, float], step: int) -> list[dict[str, Any]]:
+def wire_points(
+    values: dict[str, float], step: int, nonfinite_allowed: bool
+) -> list[dict[str, Any]]:
+    """The points as the service takes them; values are finite unless `nonfinite_allowed`."""
     now = datetime.now(UTC).isoformat()
+    spell = nonfinite.to_wire if nonfinite_allowed else float
     return [
-        {"key": key, "step": step, "value": nonfinite.to_wire(value), "timestamp": now}
+        {"key": key, "step": step, "value": spell(value), "timestamp": now}
         for key, value in values.items()
     ]

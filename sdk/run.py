@@ -76,10 +76,13 @@ class Run(RunRecord):
         if not isinstance(data, Mapping):
             raise ValidationError(f"log takes a dict of metric values, not {data!r}")
         values = {key: metric_value(key, value, allow_nonfinite) for key, value in data.items()}
-        current = self._steps.place(list(values), step)
-        self._enqueue(wire_points(values, current))
-        self._steps.record(list(values), current, commit)
-        self.summary.update({k: v for k, v in values.items() if math.isfinite(v)})
+        keys = list(values)
+        current = self._steps.place(keys, step)
+        self._enqueue(wire_points(values, current, allow_nonfinite))
+        self._steps.record(keys, current, commit)
+        if allow_nonfinite:
+            values = {key: value for key, value in values.items() if math.isfinite(value)}
+        self.summary.update(values)
 
     def _enqueue(self, points: list[dict[str, Any]]) -> None:
         with self._lock:
