@@ -22,8 +22,8 @@ WELL_KNOWN_TYPES = (
     "config",
     "code",
 )
-TYPE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-TYPE_RULE = "use 1-128 letters, digits, '_', '.' or '-'"
+TYPE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+TYPE_RULE = "use 1-64 letters, digits, '_', '.' or '-'"
 
 
 def is_type_name(value: object) -> bool:

@@ -6,8 +6,8 @@ import sdk
 from sdk.artifact_types import WELL_KNOWN_TYPES
 from sdk.errors import ValidationError
 
-CUSTOM = ["eval-results", "my_type.v2", "_internal", "3d.mesh", "A" * 128]
-BAD = ["", "two words", "a/b", "x:y", "ü", "a" * 129, "tab\t"]
+CUSTOM = ["eval-results", "my_type.v2", "_internal", "3d.mesh", "A" * 64]
+BAD = ["", "two words", "a/b", "x:y", "ü", "a" * 65, "tab\t"]
 
 
 def test_well_known_and_custom_types_are_accepted_and_listed(project):
