@@ -170,7 +170,8 @@ class Metric(SQLModel, table=True):
     run_id: int = Field(foreign_key="run.id")
     key: str = Field(max_length=256)
     step: int = Field(sa_type=INT64)
-    value: float
+    # NaN is NULL on SQLite, which has no NaN (PostgreSQL keeps it as NaN).
+    value: float | None
     timestamp: datetime
 
 

@@ -1,12 +1,13 @@
 """Wire shapes of the REST API (request bodies and responses)."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from registry.db import MAX_INT64
+from sdk import nonfinite
 
 
 def _assume_utc(moment: datetime) -> datetime:
@@ -123,7 +124,12 @@ class RunCreate(BaseModel):
     job_type: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    resume: bool = False
+    resume: bool | Literal["allow", "must", "never"] = Field(
+        default=False,
+        description="'allow': continue the run with this id (or, without an id, the latest "
+        "run of this name) if there is one, else start it; 'must': continue it or fail; "
+        "'never' (false): start a new run; true means 'allow'",
+    )
     # When the run really started, for runs logged offline and uploaded later; a
     # resumed run keeps its own.
     created_at: UtcDatetime | None = None
@@ -159,16 +165,21 @@ class RunStarted(BaseModel):
 # TypedDicts rather than models: a request carries thousands of points, validated
 # straight from its bytes into plain dicts (registry/api/bodies.py).
 class MetricPoint(TypedDict):
-    """One logged value; a timestamp without an offset is UTC."""
+    """One logged value; a timestamp without an offset is UTC. NaN and the infinities
+    are the strings "NaN", "Infinity" and "-Infinity" (JSON has no numbers for them)."""
 
     key: Annotated[str, Field(min_length=1, max_length=256)]
     step: Annotated[int, Field(ge=0, le=MAX_INT64)]
-    value: Annotated[float, Field(allow_inf_nan=False)]
+    value: Annotated[
+        float, Field(allow_inf_nan=True), PlainSerializer(nonfinite.to_wire, when_used="json")
+    ]
     timestamp: UtcDatetime
 
 
 class MetricBatch(TypedDict):
     points: list[MetricPoint]
+    # NaN and infinite values are refused unless the sender says it means them.
+    allow_nonfinite: NotRequired[bool]
 
 
 class RunInputCreate(BaseModel):

@@ -7,14 +7,14 @@ with sdk.init(project="p") as run:
 sdk.Api().artifact("p/mnist:best").download()
 """
 
-from sdk import errors
-from sdk.api import Api
+from sdk import errors, serializers
+from sdk.api import Api, compare_runs
 from sdk.artifact import Artifact, ArtifactEntry
 from sdk.collection import ArtifactCollection
 from sdk.lineage import Lineage
 from sdk.registry import Registry
 from sdk.results import Results
-from sdk.run import Run, init
+from sdk.run import OtherRankRun, Run, init
 from sdk.run_info import RunInfo
 
 __all__ = [
@@ -23,10 +23,13 @@ __all__ = [
     "ArtifactCollection",
     "ArtifactEntry",
     "Lineage",
+    "OtherRankRun",
     "Registry",
     "Results",
     "Run",
     "RunInfo",
+    "compare_runs",
     "errors",
     "init",
+    "serializers",
 ]

@@ -12,6 +12,7 @@ from automations.schema import (
     Scope,
 )
 from sdk.artifact import Artifact, fetch_artifact
+from sdk.artifact_types import WELL_KNOWN_TYPES
 from sdk.collection import ArtifactCollection, version_results
 from sdk.connection import Connection
 from sdk.errors import NotFoundError
@@ -35,6 +36,19 @@ class Project:
 class ArtifactType:
     name: str
     project: str
+
+    @property
+    def well_known(self) -> bool:
+        """One of the types other tools agree on (`model`, `dataset`, ...), not a custom one."""
+        return self.name in WELL_KNOWN_TYPES
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric of one run: its steps and the values logged at them."""
+
+    steps: list[int]
+    values: list[float]
 
 
 class Api:
@@ -101,6 +115,7 @@ class Api:
         return [ArtifactCollection(self._conn, record) for record in records]
 
     def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
+        """The types of the project's collections, well-known and custom, by name."""
         project = project or self.default_project
         names = self._conn.client.get(f"/projects/{project}/types")
         return [ArtifactType(name=name, project=project) for name in names]
@@ -154,6 +169,18 @@ class Api:
             "order": order,
         }
         return Results(self._conn, "runs", body, lambda record: RunInfo(self._conn, record))
+
+    def compare_runs(self, run_ids: list[str], keys: list[str]) -> dict[str, dict[str, Series]]:
+        """Side by side: for each run (`project/run_id` or `run_id` in the default
+        project), each key's series; a key the run never logged is an empty series."""
+        compared = {}
+        for run_id in run_ids:
+            series: dict[str, Series] = {key: Series([], []) for key in keys}
+            for point in self.run(run_id).history(keys=keys):
+                series[point["key"]].steps.append(point["step"])
+                series[point["key"]].values.append(point["value"])
+            compared[run_id] = series
+        return compared
 
     def project(self, name: str) -> Project:
         record = self._conn.client.get(f"/projects/{name}")
@@ -264,3 +291,8 @@ class Api:
         delivery_id = getattr(delivery, "id", delivery)
         record = self._conn.client.post(f"/deliveries/{delivery_id}/redeliver")
         return Delivery.model_validate(record)
+
+
+def compare_runs(run_ids: list[str], keys: list[str]) -> dict[str, dict[str, Series]]:
+    """`Api().compare_runs(run_ids, keys)`, configured from the environment."""
+    return Api().compare_runs(run_ids, keys)

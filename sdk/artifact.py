@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sdk import references
+from sdk import references, serializers
+from sdk.artifact_types import TYPE_RULE, is_type_name
 from sdk.connection import Connection, default_connection
 from sdk.digest import hash_bytes
-from sdk.download import download_entries, remove_extra_files
+from sdk.download import cached_blob, download_entries, remove_extra_files
 from sdk.errors import IntegrityError, NotFoundError, ValidationError
 from sdk.hash_cache import HashCache, hash_cache_for
 from sdk.lineage import Lineage
@@ -46,6 +47,7 @@ class ArtifactEntry:
     ref: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     local_path: str | None = None
+    serializer: str | None = None
 
 
 class Artifact:
@@ -56,11 +58,12 @@ class Artifact:
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        for kind, value in (("artifact name", name), ("artifact type", type)):
-            if not isinstance(value, str) or not NAME_PATTERN.match(value):
-                raise ValidationError(
-                    f"invalid {kind} {value!r}: use 1-128 letters, digits, '.', '_' or '-'"
-                )
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise ValidationError(
+                f"invalid artifact name {name!r}: use 1-128 letters, digits, '.', '_' or '-'"
+            )
+        if not is_type_name(type):
+            raise ValidationError(f"invalid artifact type {type!r}: {TYPE_RULE}")
         self._collection = name
         self._type = type
         self._description = description or ""
@@ -207,10 +210,14 @@ class Artifact:
         path = Path(local_path)
         if not path.is_file():
             raise NotFoundError(f"{path} is not a file")
+        return self._add_local(path, path.name if name is None else name, overwrite)
+
+    def _add_local(
+        self, path: Path, name: str, overwrite: bool, serializer: str | None = None
+    ) -> ArtifactEntry:
         [local] = hash_files([(str(path.resolve()), path.name)], _hash_cache())
-        entry = Entry(digest=local.digest, size=local.size)
-        added = self._add(path.name if name is None else name, entry, local.path, overwrite)
-        return self._entry(added, entry)
+        entry = Entry(digest=local.digest, size=local.size, serializer=serializer)
+        return self._entry(self._add(name, entry, local.path, overwrite), entry)
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> None:
         """Add every file under a local directory, under `name/` in the artifact."""
@@ -240,13 +247,75 @@ class Artifact:
     ) -> Iterator[IO[Any]]:
         """Write a new file into the artifact: `with art.new_file("a.txt") as f: ...`."""
         self._ensure_draft()
-        if self._tmp_dir is None:
-            self._tmp_dir = tempfile.mkdtemp(prefix="strata-artifact-")
-        path = Path(self._tmp_dir, self._checked_path(name))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self._scratch_path(name)
         with open(path, mode, encoding=encoding) as handle:
             yield handle
         self.add_file(path, name=name)
+
+    def add_object(
+        self,
+        obj: Any,
+        name: str,
+        serializer: str | None = None,
+        *,
+        allow_pickle: bool = False,
+        overwrite: bool = False,
+    ) -> ArtifactEntry:
+        """Store a Python object at `name`, written by a serializer (`sdk.serializers`):
+        the one named, else `numpy` for arrays, `text` for a str, `json` for JSON-safe
+        values. `pickle` only with `allow_pickle=True`. `get(name)` reads it back."""
+        self._ensure_draft()
+        chosen = serializers.for_object(obj, serializer, allow_pickle)
+        path = self._scratch_path(name, overwrite)
+        with open(path, "wb") as out:
+            chosen.dump(obj, out)
+        return self._add_local(path, name, overwrite, serializer=chosen.name)
+
+    def add_figure(self, name: str, figure: Any, overwrite: bool = False) -> ArtifactEntry:
+        """Store a matplotlib figure as a PNG image at `name`."""
+        self._ensure_draft()
+        if not callable(getattr(figure, "savefig", None)):
+            raise ValidationError(
+                f"add_figure needs a matplotlib figure, not a {type(figure).__name__}"
+            )
+        path = self._scratch_path(name, overwrite)
+        figure.savefig(path, format="png")
+        return self._add_local(path, name, overwrite)
+
+    def get(self, name: str, allow_pickle: bool = False) -> Any:
+        """The object `add_object` stored at `name`, read with the serializer its entry
+        names (a `pickle` entry only with `allow_pickle=True`)."""
+        path = self._checked_path(name)
+        entry = self.manifest.get(path)
+        if entry is None:
+            raise NotFoundError(f"{name!r} is not in artifact {self.name}")
+        if entry.serializer is None:
+            raise ValidationError(
+                f"{name!r} in artifact {self.name} is a file, not an object from add_object; "
+                "use download() or file()"
+            )
+        chosen = serializers.named(entry.serializer)
+        serializers.check_allowed(chosen, allow_pickle)
+        if self._record is None:
+            local = self._local_paths.get(path)
+            if local is None:  # a file new_draft() kept from the version it started from
+                raise ValidationError(f"{name!r} can be read once the draft is logged")
+        else:
+            conn = self._server()
+            local = str(cached_blob(conn.client, conn.cache, entry.digest, entry.size))
+        with open(local, "rb") as source:
+            return chosen.load(source)
+
+    def _scratch_path(self, name: str, overwrite: bool = False) -> Path:
+        """Where a file written into this draft lives until the draft is committed."""
+        path = self._checked_path(name)
+        if path in self.manifest and not overwrite:
+            raise ValidationError(f"artifact path {path!r} is given twice")
+        if self._tmp_dir is None:
+            self._tmp_dir = tempfile.mkdtemp(prefix="strata-artifact-")
+        scratch = Path(self._tmp_dir, path)
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        return scratch
 
     def remove(self, item: "str | ArtifactEntry") -> None:
         self._ensure_draft()
@@ -290,6 +359,7 @@ class Artifact:
             ref=entry.ref,
             extra=dict(entry.extra),
             local_path=local,
+            serializer=entry.serializer,
         )
 
     @staticmethod

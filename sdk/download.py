@@ -47,6 +47,13 @@ def download_entries(
     cache.evict()
 
 
+def cached_blob(client: Client, cache: BlobCache, digest: str, size: int) -> Path:
+    """The verified cache's copy of one blob, fetched first if the cache lacks it."""
+    if not cache.has(digest, size):
+        fetch_into_cache(client, cache, {digest: size}, NoProgress())
+    return cache.path(digest)
+
+
 def safe_target(real_root: Path, path: str) -> Path:
     """`root/path`, refusing anything (a `..`, a symlinked folder) that leads outside root."""
     target = real_root / path

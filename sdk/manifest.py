@@ -6,12 +6,13 @@ manifest it is asked to commit, never trusting the client).
 Wire form, canonical JSON (sorted keys, no spaces, UTF-8):
 
     {"entries": {"a/b.txt": {"digest": "...", "size": 3},
+                 "params.json": {"digest": "...", "serializer": "json", "size": 8},
                  "shards/0": {"digest": "...", "extra": {...}, "ref": "s3://...", "size": 9}},
      "hash": "xxh3-128", "version": 1}
 
 The artifact digest is xxh3-128 over, for each entry in path order,
-`path NUL digest NUL ref LF` (ref empty for stored files); sizes, extras and metadata
-do not count.
+`path NUL digest NUL ref LF` (ref empty for stored files); sizes, extras, serializers
+and metadata do not count.
 """
 
 import json
@@ -27,6 +28,7 @@ from sdk.digest import ALGORITHM, Hasher, is_digest
 MANIFEST_VERSION = 1
 REFERENCE_SCHEMES = ("file://", "http://", "https://", "s3://", "gs://")
 MAX_PATH_LENGTH = 4096
+SERIALIZER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class ManifestError(ValueError):
@@ -67,16 +69,22 @@ def normalize_path(path: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One file of an artifact: stored (`ref` is None) or a tracked reference."""
+    """One file of an artifact: stored (`ref` is None) or a tracked reference.
+
+    A stored file written by `Artifact.add_object` names its `serializer`."""
 
     digest: str
     size: int
     ref: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    serializer: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         if self.ref is None:
-            return {"digest": self.digest, "size": self.size}
+            wire: dict[str, Any] = {"digest": self.digest, "size": self.size}
+            if self.serializer is not None:
+                wire["serializer"] = self.serializer
+            return wire
         return {"digest": self.digest, "extra": self.extra, "ref": self.ref, "size": self.size}
 
     @classmethod
@@ -89,9 +97,14 @@ class Entry:
         if ref is None:
             if not isinstance(digest, str) or not is_digest(digest):
                 raise ManifestError(f"entry {path!r} has no valid {ALGORITHM} 'digest'")
-            if set(data) - {"digest", "size"}:
+            if set(data) - {"digest", "size", "serializer"}:
                 raise ManifestError(f"entry {path!r} has unknown fields")
-            return cls(digest=digest, size=size)
+            serializer = data.get("serializer")
+            if serializer is not None and not (
+                isinstance(serializer, str) and SERIALIZER_NAME.match(serializer)
+            ):
+                raise ManifestError(f"entry {path!r} has an invalid 'serializer'")
+            return cls(digest=digest, size=size, serializer=serializer)
         check_reference(ref)
         if not isinstance(digest, str) or not digest or len(digest) > 256 or "\x00" in digest:
             raise ManifestError(f"reference entry {path!r} has no valid 'digest'")

@@ -4,14 +4,17 @@
 `FLUSH_INTERVAL` seconds (sooner when it grows), and `finish()` sends the rest. A run
 still open when the interpreter exits is finished then: `failed` if the program died
 of an uncaught exception, `finished` otherwise.
+
+In a distributed job only rank 0 talks to the server: `init` gives the other ranks an
+`OtherRankRun`, which has the same methods and sends nothing.
 """
 
 import atexit
 import math
+import secrets
 import sys
 import threading
-from datetime import UTC, datetime
-from numbers import Real
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,20 +22,24 @@ from typing import Any
 from sdk.artifact import Artifact, fetch_artifact
 from sdk.connection import Connection
 from sdk.errors import ConflictError, NotFoundError, ValidationError
+from sdk.metrics import MetricSteps, metric_value, wire_points
 from sdk.offline.mode import offline_mode
 from sdk.progress import Progress
+from sdk.ranks import is_main_process
 from sdk.run_info import RunRecord
 
 FLUSH_INTERVAL = 2.0
 FLUSH_SIZE = 5000
 MODELS_REGISTRY = "models"
+RESUME_MODES = ("allow", "must", "never")
+FINAL_STATES = ("finished", "failed", "killed")
 
 
 class Run(RunRecord):
     def __init__(self, conn: Connection, record: dict[str, Any], next_step: int) -> None:
         self._conn = conn
         self._record = record
-        self._step = next_step
+        self._steps = MetricSteps(next_step)
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -49,25 +56,40 @@ class Run(RunRecord):
 
     # ---- metrics ----------------------------------------------------------------------
 
-    def log(self, data: dict[str, Any], step: int | None = None, commit: bool = True) -> None:
-        """Record metric values at `step` (default: the next step). Non-numbers are refused."""
+    @property
+    def is_main(self) -> bool:
+        """False in a process of a distributed job that is not rank 0 (it logs nothing)."""
+        return True
+
+    def log(
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        commit: bool = True,
+        allow_nonfinite: bool = False,
+    ) -> None:
+        """Record metric values at `step` (default: the current step; see `sdk.metrics`).
+
+        Raises ValidationError, naming the key, for a value that is not a number, for
+        NaN or an infinity unless `allow_nonfinite=True`, and for a step that would go
+        back. The summary keeps each key's last finite value."""
         self._ensure_running()
-        if step is not None and (not isinstance(step, int) or step < 0):
-            raise ValidationError(f"step must be a non-negative integer, not {step!r}")
-        current = self._step if step is None else step
-        now = datetime.now(UTC).isoformat()
-        points = []
-        for key, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-                raise ValidationError(f"metric {key!r} must be a finite number, not {value!r}")
-            points.append({"key": key, "step": current, "value": float(value), "timestamp": now})
-            self.summary[key] = value
+        if not isinstance(data, Mapping):
+            raise ValidationError(f"log takes a dict of metric values, not {data!r}")
+        values = {key: metric_value(key, value, allow_nonfinite) for key, value in data.items()}
+        keys = list(values)
+        current = self._steps.place(keys, step)
+        self._enqueue(wire_points(values, current, allow_nonfinite))
+        self._steps.record(keys, current, commit)
+        if allow_nonfinite:
+            values = {key: value for key, value in values.items() if math.isfinite(value)}
+        self.summary.update(values)
+
+    def _enqueue(self, points: list[dict[str, Any]]) -> None:
         with self._lock:
             self._buffer.extend(points)
             if len(self._buffer) >= FLUSH_SIZE:
                 self._wake.set()
-        if commit:
-            self._step = max(self._step, current + 1)
 
     def _flush_loop(self) -> None:
         while not self._stopped:
@@ -82,9 +104,11 @@ class Run(RunRecord):
         with self._lock:
             points, self._buffer = self._buffer, []
         for start in range(0, len(points), FLUSH_SIZE):
-            self._conn.client.post(
-                f"{self._url}/metrics", json={"points": points[start : start + FLUSH_SIZE]}
-            )
+            batch = points[start : start + FLUSH_SIZE]
+            # Non-finite values are spelt as strings; log() let them through on request.
+            nonfinite = any(isinstance(point["value"], str) for point in batch)
+            body = {"points": batch, "allow_nonfinite": nonfinite}
+            self._conn.client.post(f"{self._url}/metrics", json=body)
 
     # ---- artifacts --------------------------------------------------------------------
 
@@ -124,6 +148,15 @@ class Run(RunRecord):
     def use_artifact(self, artifact_or_name: Artifact | str, type: str | None = None) -> Artifact:
         """Fetch an artifact and record that this run used it (lineage input)."""
         self._ensure_running()
+        artifact = self._fetch(artifact_or_name, type)
+        owner = (
+            {"registry": artifact.registry} if artifact.registry else {"project": artifact.project}
+        )
+        body = {**owner, "collection": artifact._collection, "version": artifact.version}
+        self._conn.client.post(f"{self._url}/inputs", json=body)
+        return artifact
+
+    def _fetch(self, artifact_or_name: Artifact | str, type: str | None) -> Artifact:
         if isinstance(artifact_or_name, Artifact):
             artifact = artifact_or_name
             if artifact.qualified_name is None:
@@ -134,11 +167,6 @@ class Run(RunRecord):
             raise ValidationError(
                 f"{artifact.qualified_name} has type {artifact.type!r}, not {type!r}"
             )
-        owner = (
-            {"registry": artifact.registry} if artifact.registry else {"project": artifact.project}
-        )
-        body = {**owner, "collection": artifact._collection, "version": artifact.version}
-        self._conn.client.post(f"{self._url}/inputs", json=body)
         return artifact
 
     def link_artifact(
@@ -181,16 +209,17 @@ class Run(RunRecord):
 
     # ---- lifecycle --------------------------------------------------------------------
 
-    def finish(self, exit_code: int | None = None) -> None:
-        """Send buffered metrics, config and summary; mark the run finished (or failed)."""
+    def finish(self, exit_code: int | None = None, state: str | None = None) -> None:
+        """Send buffered metrics, config and summary; mark the run `state` (one of
+        `finished`, `failed`, `killed`; default: `failed` for a non-zero exit code)."""
         if self._stopped:
             return
+        state = _final_state(exit_code, state)
         self._stopped = True
         atexit.unregister(self._finish_at_exit)
         self._wake.set()
         self._flusher.join()
         self._flush()
-        state = "finished" if not exit_code else "failed"
         body = {"state": state, "config": self.config, "summary": self.summary}
         self._record = self._save_final(body)
         if self._flush_error is not None:
@@ -219,6 +248,66 @@ class Run(RunRecord):
             raise ValidationError(f"run {self.path} has finished")
 
 
+class OtherRankRun(Run):
+    """The run of a process that is not rank 0 of a distributed job: the same methods,
+    but nothing is logged and nothing is sent. Metric values are still checked, so a
+    bug shows on every rank. `use_artifact` and `use_model` still fetch what they are
+    asked for (a read), without recording lineage."""
+
+    def __init__(self, conn: Connection, record: dict[str, Any]) -> None:
+        self._conn = conn
+        self._record = record
+        self._steps = MetricSteps(0)
+        self._stopped = False
+        self.config = dict(record["config"])
+        self.summary = {}
+
+    @property
+    def is_main(self) -> bool:
+        return False
+
+    def _enqueue(self, points: list[dict[str, Any]]) -> None:
+        pass
+
+    def log_artifact(
+        self,
+        artifact: Artifact | str,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        tags: list[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Artifact:
+        """Returns the artifact as a draft (a path: an empty draft); uploads nothing."""
+        self._ensure_running()
+        if isinstance(artifact, str):
+            return Artifact(name or _default_name(artifact), type or "unspecified")
+        return artifact
+
+    def use_artifact(self, artifact_or_name: Artifact | str, type: str | None = None) -> Artifact:
+        self._ensure_running()
+        return self._fetch(artifact_or_name, type)
+
+    def link_artifact(
+        self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
+    ) -> Artifact:
+        return artifact
+
+    def link_model(
+        self,
+        path: str,
+        registered_model_name: str,
+        aliases: list[str] | None = None,
+        name: str | None = None,
+    ) -> Artifact:
+        return self.log_model(path, name=name)
+
+    def finish(self, exit_code: int | None = None, state: str | None = None) -> None:
+        if not self._stopped:
+            self._record = {**self._record, "state": _final_state(exit_code, state)}
+            self._stopped = True
+
+
 def init(
     project: str | None = None,
     name: str | None = None,
@@ -227,19 +316,23 @@ def init(
     tags: list[str] | None = None,
     id: str | None = None,
     resume: bool | str | None = None,
+    all_ranks: bool = False,
     url: str | None = None,
     api_key: str | None = None,
     mode: str | None = None,
 ) -> Run:
-    """Start (or with `resume` and `id`, continue) a run. Use it as a context manager:
-    a `with` block that raises ends the run `failed`.
+    """Start a run, or continue one. `resume="allow"` continues the run with this `id`
+    (without an id: the latest run named `name` in the project) if there is one and
+    starts it otherwise; `"must"` fails unless there is one; `"never"` (the default)
+    fails if the id is taken. A resumed run's steps continue after its last one.
+
+    In a distributed job, a process that is not rank 0 (`RANK`, `LOCAL_RANK`,
+    `OMPI_COMM_WORLD_RANK`) gets an `OtherRankRun` that sends nothing, unless
+    `all_ranks=True`. Use the run as a context manager: a `with` block that raises
+    ends it `failed`.
 
     `mode="offline"` (or `STRATA_MODE=offline`) writes the run to `STRATA_OFFLINE_DIR`
     without touching the network; `strata sync` uploads it later."""
-    if offline_mode(mode):
-        from sdk.offline.run import start_offline_run  # it builds on Run, defined here
-
-        return start_offline_run(project, name, config, job_type, tags, id, resume)
     conn = Connection.create(url=url, api_key=api_key, project=project)
     body = {
         "id": id,
@@ -247,10 +340,49 @@ def init(
         "job_type": job_type or "",
         "config": dict(config or {}),
         "tags": list(tags or []),
-        "resume": bool(resume),
+        "resume": _resume_mode(resume),
     }
+    if not all_ranks and not is_main_process():
+        return OtherRankRun(conn, _local_record(conn.settings.project, body))
+    if offline_mode(mode):
+        from sdk.offline.run import start_offline_run  # it builds on Run, defined here
+
+        return start_offline_run(project, name, config, job_type, tags, id, resume)
     started = conn.client.post(f"/projects/{conn.settings.project}/runs", json=body)
     return Run(conn, started["run"], started["next_step"])
+
+
+def _resume_mode(resume: bool | str | None) -> str:
+    if resume is None or resume is False:
+        return "never"
+    if resume is True:
+        return "allow"
+    if resume not in RESUME_MODES:
+        raise ValidationError(f"resume must be one of {', '.join(RESUME_MODES)}, not {resume!r}")
+    return resume
+
+
+def _final_state(exit_code: int | None, state: str | None) -> str:
+    if state is None:
+        return "failed" if exit_code else "finished"
+    if state not in FINAL_STATES:
+        raise ValidationError(f"a run finishes {', '.join(FINAL_STATES)}, not {state!r}")
+    return state
+
+
+def _local_record(project: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What the server would have recorded for a run that never reaches it."""
+    run_id = body["id"] or secrets.token_hex(4)
+    return {
+        "id": run_id,
+        "name": body["name"] or run_id,
+        "project": project,
+        "job_type": body["job_type"],
+        "config": body["config"],
+        "summary": {},
+        "tags": body["tags"],
+        "state": "running",
+    }
 
 
 _uncaught: list[BaseException] = []

@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
+from sdk import nonfinite
 from sdk.connection import Connection
 
 if TYPE_CHECKING:
@@ -69,10 +70,18 @@ class RunInfo(RunRecord):
     def tags(self) -> list[str]:
         return self._record["tags"]
 
-    def history(self, key: str | None = None) -> list[dict[str, Any]]:
-        """Logged metric points, ordered by key then step."""
-        params = {"key": key} if key else None
-        return self._conn.client.get(f"{self._url}/metrics", params=params)
+    def history(
+        self, key: str | None = None, keys: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The logged points `{key, step, value, timestamp}` of `key` or `keys` (all keys
+        when neither is given), ordered by key then step; NaN and infinities included."""
+        wanted = [*([key] if key else []), *(keys or [])]
+        points = self._conn.client.get(
+            f"{self._url}/metrics", params={"key": wanted} if wanted else None
+        )
+        for point in points:
+            point["value"] = nonfinite.from_wire(point["value"])
+        return points
 
     def logged_artifacts(self) -> "list[Artifact]":
         return self._artifacts("output")

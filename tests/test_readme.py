@@ -1,4 +1,5 @@
-"""README.md is executable: its two commands, its quick start and its shell commands."""
+"""README.md is executable: its two commands, its quick start, its shell commands and
+every ```python example."""
 
 import os
 import re
@@ -22,10 +23,21 @@ def indented_commands(text: str) -> list[str]:
     return commands
 
 
-def python_block(text: str) -> str:
-    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
-    assert len(blocks) == 1, f"expected one ```python block in README.md, found {len(blocks)}"
-    return blocks[0]
+def python_blocks(text: str) -> list[str]:
+    """Every ```python block, in order: the first is the quick start, the rest are examples."""
+    return re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def run_python(code: str, script: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    script.write_text(code)
+    return subprocess.run(
+        [sys.executable, str(script)],
+        cwd=script.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_first_two_commands_are_make_serve_and_make_test():
@@ -55,16 +67,7 @@ def test_quick_start_and_shell_commands_run(fresh_server, tmp_path):
     """The python block, then the shell commands, in an empty folder against a service."""
     # No PYTHONPATH: `import sdk` must work from the installed package, as for a user.
     env = {**os.environ, "STRATA_URL": fresh_server.url}
-    script = tmp_path / "quickstart.py"
-    script.write_text(python_block(README))
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(python_blocks(README)[0], tmp_path / "quickstart.py", env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "artifacts" / "mnist:v0" / "train.csv").read_text() == "x,y\n1,2\n"
 
@@ -81,3 +84,14 @@ def test_quick_start_and_shell_commands_run(fresh_server, tmp_path):
         version = api.get("/projects/demo/collections/mnist/versions/production").json()
     assert version["version"] == "v0"
     assert set(version["aliases"]) >= {"best", "production", "latest"}
+
+
+def test_every_python_example_runs(fresh_server, tmp_path):
+    """Each ```python block after the quick start, in README order, as its own program
+    in one folder (a block may use files an earlier one wrote) against one service."""
+    examples = python_blocks(README)[1:]
+    assert examples, "README.md has no ```python examples besides the quick start"
+    env = {**os.environ, "STRATA_URL": fresh_server.url}
+    for number, code in enumerate(examples, start=1):
+        result = run_python(code, tmp_path / f"example_{number}.py", env)
+        assert result.returncode == 0, f"example {number}:\n{code}\n{result.stderr}"

@@ -3,6 +3,7 @@
 import re
 
 from registry.errors import InvalidInput
+from sdk.artifact_types import TYPE_RULE, is_type_name
 from sdk.digest import is_digest
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -17,6 +18,13 @@ def check_name(kind: str, value: str) -> str:
             f"invalid {kind} name {value!r}: use 1-128 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+    return value
+
+
+def check_type(value: str) -> str:
+    """An artifact type: a well-known one (`model`, `dataset`, ...) or any custom name."""
+    if not is_type_name(value):
+        raise InvalidInput(f"invalid artifact type {value!r}: {TYPE_RULE}")
     return value
 
 

@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 from registry.db import insert_unless_present
 from registry.errors import Conflict, NotFound
 from registry.models import ArtifactCollection, Project
-from registry.services.names import check_name
+from registry.services.names import check_name, check_type
 
 
 def get_project(session: Session, name: str) -> Project:
@@ -48,7 +48,7 @@ def get_or_create_collection(
 ) -> ArtifactCollection:
     """The collection row, locked for this transaction so version numbers stay gap-free."""
     check_name("collection", name)
-    check_name("artifact type", type_)
+    check_type(type_)
     project_row = get_or_create_project(session, project)
     query = (
         select(ArtifactCollection)

@@ -15,7 +15,7 @@ from registry.models import (
 )
 from registry.services import access
 from registry.services.automation_rows import delete_scoped
-from registry.services.names import check_alias, check_name
+from registry.services.names import check_alias, check_name, check_type
 
 VISIBILITIES = ("organization", "restricted")
 
@@ -57,7 +57,7 @@ def apply_registry_fields(
     if description is not None:
         registry.description = description
     if allowed_types is not None:
-        registry.allowed_types = sorted({check_name("artifact type", t) for t in allowed_types})
+        registry.allowed_types = sorted({check_type(t) for t in allowed_types})
     if visibility is not None:
         if visibility not in VISIBILITIES:
             raise InvalidInput(

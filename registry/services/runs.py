@@ -1,5 +1,6 @@
 """Runs: lifecycle, config and summary, metric history, and input lineage."""
 
+import math
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -16,8 +17,9 @@ from registry.services import events
 from registry.services.names import check_name, check_tags
 from registry.services.projects import get_or_create_project, get_project
 
-RUN_STATES = ("running", "finished", "failed", "crashed")
+RUN_STATES = ("running", "finished", "failed", "killed", "crashed")
 MAX_METRIC_POINTS = 10_000
+RESUME_MODES = ("allow", "must", "never")
 
 
 def new_run_id() -> str:
@@ -33,39 +35,54 @@ def start_run(
     job_type: str = "",
     config: dict[str, Any] | None = None,
     tags: list[str] | None = None,
-    resume: bool = False,
+    resume: bool | str = False,
     created_at: datetime | None = None,
 ) -> tuple[Run, bool]:
-    """Create a run, or resume it when `resume` is set; returns (run, resumed).
+    """Create a run, or continue one (see `RunCreate.resume`); returns (run, resumed).
 
+    Without an id, `allow` and `must` look the run up by name: the latest of that name.
     `created_at` dates a new run (one logged offline starts before it is uploaded)."""
+    mode = ("allow" if resume else "never") if isinstance(resume, bool) else resume
+    if mode not in RESUME_MODES:
+        raise InvalidInput(f"resume must be one of {', '.join(RESUME_MODES)}, not {resume!r}")
+    if mode == "must" and not run_id and not name:
+        raise InvalidInput("resume='must' needs the id or the name of the run to continue")
     project_row = get_or_create_project(session, project)
-    run_id = check_name("run id", run_id) if run_id else new_run_id()
-    existing = session.exec(
-        select(Run).where(Run.project_id == project_row.id, Run.run_id == run_id)
-    ).first()
-    if existing is not None:
-        if not resume:
-            raise Conflict(f"run {project}/{run_id} already exists; pass resume to continue it")
-        existing.state = "running"
-        if config:
-            existing.config = {**existing.config, **config}
-        existing.updated_at = utcnow()
-        session.add(existing)
-        return existing, True
-    run = Run(
-        project_id=project_row.id,  # type: ignore[arg-type]
-        run_id=run_id,
-        name=name or run_id,
-        job_type=job_type,
-        config=config or {},
-        tags=check_tags(tags or []),
-    )
-    if created_at is not None:
-        run.created_at = run.updated_at = created_at
-    session.add(run)
-    session.flush()
-    return run, False
+    runs = select(Run).where(Run.project_id == project_row.id)
+    existing = None
+    if run_id:
+        existing = session.exec(runs.where(Run.run_id == check_name("run id", run_id))).first()
+    elif name and mode != "never":
+        newest = runs.where(Run.name == name).order_by(
+            col(Run.created_at).desc(), col(Run.id).desc()
+        )
+        existing = session.exec(newest).first()
+    if existing is None:
+        if mode == "must":
+            wanted = f"run {project}/{run_id}" if run_id else f"a run named {name!r} in {project}"
+            raise NotFound(f"{wanted} does not exist; resume='must' only continues a run")
+        new_id = run_id or new_run_id()
+        run = Run(
+            project_id=project_row.id,  # type: ignore[arg-type]
+            run_id=new_id,
+            name=name or new_id,
+            job_type=job_type,
+            config=config or {},
+            tags=check_tags(tags or []),
+        )
+        if created_at is not None:
+            run.created_at = run.updated_at = created_at
+        session.add(run)
+        session.flush()
+        return run, False
+    if mode == "never":
+        raise Conflict(f"run {project}/{run_id} already exists; pass resume to continue it")
+    existing.state = "running"
+    if config:
+        existing.config = {**existing.config, **config}
+    existing.updated_at = utcnow()
+    session.add(existing)
+    return existing, True
 
 
 def get_run(session: Session, project: str, run_id: str) -> Run:
@@ -132,28 +149,35 @@ def log_metrics(session: Session, run: Run, points: Sequence[MetricPoint]) -> No
     )
     project = session.get(Project, run.project_id)
     assert project is not None
-    logged = [(point["key"], point["step"], point["value"]) for point in points]
+    # NaN and infinities are kept in the history only: metric automations and the
+    # summary see the finite values (a NaN would poison every window it falls in).
+    logged = [
+        (point["key"], point["step"], point["value"])
+        for point in points
+        if math.isfinite(point["value"])
+    ]
     events.metric_points(session, project, run, logged)
     run.summary = {**run.summary, **{key: value for key, _step, value in logged}}
     run.updated_at = utcnow()
     session.add(run)
 
 
-def metric_history(session: Session, run: Run, key: str | None = None) -> list[Metric]:
-    return list(session.exec(_history(select(Metric), run, key)))
+def metric_history(session: Session, run: Run, keys: list[str] | None = None) -> list[Metric]:
+    """The points of `keys` (all keys when None); a NaN value may read back as None."""
+    return list(session.exec(_history(select(Metric), run, keys)))
 
 
-def metric_series(session: Session, run: Run) -> list[tuple[str, int, float]]:
+def metric_series(session: Session, run: Run) -> list[tuple[str, int, float | None]]:
     """(key, step, value) in the order of `metric_history`, as plain rows: a chart of a
     long history would spend most of its time building ORM objects."""
     query = _history(select(Metric.key, Metric.step, Metric.value), run, None)
     return [tuple(row) for row in session.exec(query)]
 
 
-def _history(query: Any, run: Run, key: str | None) -> Any:
+def _history(query: Any, run: Run, keys: list[str] | None) -> Any:
     query = query.where(Metric.run_id == run.id)
-    if key is not None:
-        query = query.where(Metric.key == key)
+    if keys:
+        query = query.where(col(Metric.key).in_(keys))
     return query.order_by(col(Metric.key), col(Metric.step), col(Metric.id))
 
 

@@ -5,6 +5,7 @@ A long history is reduced to the first and last point of each pixel-wide bucket 
 its minimum and maximum, so a spike stays visible however many points were logged.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,11 +38,14 @@ class Chart:
     plot_height: int = HEIGHT - TOP - BOTTOM
 
 
-def charts(history: Iterable[tuple[str, int, float]]) -> list[Chart]:
-    """One chart per key of (key, step, value) points given in step order."""
+def charts(history: Iterable[tuple[str, int, float | None]]) -> list[Chart]:
+    """One chart per key of (key, step, value) points given in step order. Values
+    logged with `allow_nonfinite` (NaN reads back as None, ±inf) have no place on the
+    plot and are left out."""
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for key, step, value in history:
-        series[key].append((step, value))
+        if value is not None and math.isfinite(value):
+            series[key].append((step, value))
     return [_chart(key, points) for key, points in sorted(series.items())]
 
 

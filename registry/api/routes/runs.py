@@ -1,5 +1,6 @@
 """Runs: start or resume, update, metric history, and lineage."""
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -85,11 +86,19 @@ def log_metrics(project: str, run_id: str, body: MetricBatchBody, session: Sessi
 
 @router.get("/{run_id}/metrics")
 def metric_history(
-    project: str, run_id: str, session: ReadSessionDep, key: str | None = None
+    project: str,
+    run_id: str,
+    session: ReadSessionDep,
+    key: Annotated[list[str] | None, Query(description="repeat for several keys")] = None,
 ) -> list[MetricPoint]:
     run = runs.get_run(session, project, run_id)
     return [
-        {"key": m.key, "step": m.step, "value": m.value, "timestamp": m.timestamp}
+        {
+            "key": m.key,
+            "step": m.step,
+            "value": math.nan if m.value is None else m.value,
+            "timestamp": m.timestamp,
+        }
         for m in runs.metric_history(session, run, key)
     ]
 
