@@ -182,3 +182,15 @@ class RunInput(SQLModel, table=True):
     run_id: int = Field(foreign_key="run.id", primary_key=True)
     version_id: int = Field(foreign_key="artifact_version.id", primary_key=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ManifestBlob(SQLModel, table=True):
+    """The blobs a manifest names, itself included: what garbage collection keeps while
+    a version holds the manifest, and what storage usage adds up. Manifests are
+    content-addressed, so a manifest's rows never change once written; a manifest with
+    rows (its own row at least) is indexed."""
+
+    __tablename__ = "manifest_blob"
+
+    manifest_digest: str = Field(primary_key=True, max_length=64)
+    blob_digest: str = Field(primary_key=True, max_length=64, index=True)

@@ -32,6 +32,19 @@ class Project:
 
 
 @dataclass(frozen=True)
+class StorageUsage:
+    """Bytes a project's versions hold in the blob store; a blob several versions share
+    counts once. `reclaimable_bytes` are held only by deleted versions: garbage
+    collection frees them once the grace period has passed."""
+
+    project: str
+    versions: int
+    blobs: int
+    bytes: int
+    reclaimable_bytes: int
+
+
+@dataclass(frozen=True)
 class ArtifactType:
     name: str
     project: str
@@ -154,6 +167,11 @@ class Api:
             "order": order,
         }
         return Results(self._conn, "runs", body, lambda record: RunInfo(self._conn, record))
+
+    def storage_usage(self, project: str | None = None) -> StorageUsage:
+        """What the project (default: this Api's) stores."""
+        name = project or self.default_project
+        return StorageUsage(**self._conn.client.get(f"/projects/{name}/usage"))
 
     def project(self, name: str) -> Project:
         record = self._conn.client.get(f"/projects/{name}")

@@ -231,7 +231,10 @@ def init(
         "tags": list(tags or []),
         "resume": bool(resume),
     }
-    started = conn.client.post(f"/projects/{conn.settings.project}/runs", json=body)
+    # Resuming a run by its id may be sent again safely (a retry finds it started).
+    started = conn.client.post(
+        f"/projects/{conn.settings.project}/runs", json=body, idempotent=bool(id and resume)
+    )
     return Run(conn, started["run"], started["next_step"])
 
 

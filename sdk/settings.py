@@ -23,5 +23,8 @@ class ClientSettings(BaseSettings):
     cache_dir: Path = Path("~/.cache/strata").expanduser()
     cache_max_bytes: int = 20 * 1024**3
     timeout: float = 60.0
+    # How long a request keeps being retried while the server cannot be reached (a
+    # restart); 0 tries once.
+    retry_seconds: float = Field(default=30.0, ge=0)
     # Recorded as the author of the events this client causes (`${event_author}`).
     author: str = Field(default_factory=_login_name)

@@ -2,10 +2,10 @@
 
 import click
 
-from registry.cli.artifacts import alias, artifact
+from registry.cli.artifacts import alias, artifact, usage
 from registry.cli.automations import automation
 from registry.cli.registries import lineage, link, query, registry
-from registry.cli.service import migrate, serve, worker
+from registry.cli.service import gc, migrate, serve, worker
 
 
 @click.group()
@@ -13,6 +13,19 @@ def main() -> None:
     """Strata: versioned artifacts, registries and automations."""
 
 
-commands = (serve, worker, migrate, artifact, alias, registry, link, lineage, query, automation)
+commands = (
+    serve,
+    worker,
+    migrate,
+    gc,
+    artifact,
+    alias,
+    registry,
+    link,
+    lineage,
+    query,
+    automation,
+    usage,
+)
 for command in commands:
     main.add_command(command)
