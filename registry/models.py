@@ -194,3 +194,14 @@ class ManifestBlob(SQLModel, table=True):
 
     manifest_digest: str = Field(primary_key=True, max_length=64)
     blob_digest: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class GcState(SQLModel, table=True):
+    """One row: how often garbage collection has deleted blobs (`epoch`), and until when
+    the deletion under way may still remove objects (`deleting_until`, a lease)."""
+
+    __tablename__ = "gc_state"
+
+    id: int = Field(default=1, primary_key=True)
+    epoch: int = Field(default=0, sa_type=INT64)
+    deleting_until: datetime | None = None

@@ -555,7 +555,7 @@ class Artifact:
 
 
 # A commit finding blobs gone (collected meanwhile) uploads them again this often.
-COMMIT_ATTEMPTS = 3
+COMMIT_ATTEMPTS = 5
 NOT_UPLOADED = "not been uploaded"
 
 

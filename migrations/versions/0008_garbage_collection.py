@@ -4,7 +4,8 @@
 a version commits. Garbage collection keeps every blob that a version's manifest lists
 and storage usage adds them up. Manifests of versions committed before this revision
 are indexed by the first garbage collection (it reads them from the blob store, which a
-migration cannot reach).
+migration cannot reach). `gc_state` tells uploads whether a collection deleted blobs
+while they were under way (see registry/services/gc.py).
 
 Revision ID: 0008
 Revises: 0006
@@ -31,8 +32,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("manifest_digest", "blob_digest"),
     )
     op.create_index("ix_manifest_blob_blob_digest", "manifest_blob", ["blob_digest"])
+    op.create_table(
+        "gc_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("epoch", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("deleting_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("gc_state")
     op.drop_index("ix_manifest_blob_blob_digest", table_name="manifest_blob")
     op.drop_table("manifest_blob")

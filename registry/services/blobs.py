@@ -8,7 +8,9 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from registry.db import QUERY_CHUNK, insert_ignoring_conflicts
-from registry.models import Blob, ManifestBlob, utcnow
+from registry.errors import TryAgain
+from registry.models import Blob, GcState, ManifestBlob, utcnow
+from registry.storage.blob_store import BlobStore
 
 # PostgreSQL advisory lock held shared by transactions that make blobs referenced or
 # recorded, and exclusively by garbage collection while it deletes blob rows.
@@ -59,9 +61,34 @@ def missing_digests(session: Session, digests: Iterable[str]) -> list[str]:
     return [digest for digest in wanted if digest not in present]
 
 
-def record_blobs(session: Session, blobs: list[tuple[str, int]]) -> None:
-    """Insert rows for published blobs; rows that already exist are left as they are."""
+def collection_epoch(session: Session) -> int:
+    """How many times garbage collection has deleted blobs so far; an upload reads it
+    before it publishes anything and hands it to `record_blobs`."""
+    epoch = session.exec(select(GcState.epoch).where(GcState.id == 1)).first()
+    return epoch or 0
+
+
+def record_blobs(
+    session: Session, store: BlobStore, blobs: list[tuple[str, int]], since_epoch: int
+) -> None:
+    """Insert rows for blobs published since `since_epoch`; rows that already exist are
+    left as they are.
+
+    A collection that deleted blobs meanwhile may have deleted the object a blob was
+    published to (found already there, or written just before the collection removed
+    that key): then each object must still exist, and while a collection is deleting
+    objects nothing can be trusted, so the upload is refused for a retry (503)."""
     hold_blobs(session)
+    state = session.get(GcState, 1)
+    if state is not None and state.epoch != since_epoch:
+        if state.deleting_until is not None and state.deleting_until > utcnow():
+            raise TryAgain("garbage collection is deleting blobs; upload again in a moment")
+        gone = [digest for digest, _ in blobs if not store.exists(digest)]
+        if gone:
+            raise TryAgain(
+                f"garbage collection deleted {len(gone)} blob(s) during this upload, "
+                f"e.g. {gone[0]}; upload them again"
+            )
     now = utcnow()
     rows = [{"digest": digest, "size": size, "created_at": now} for digest, size in blobs]
     insert_ignoring_conflicts(session, Blob, rows)

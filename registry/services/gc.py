@@ -25,10 +25,17 @@ again and retries), or the commit's rows are in place when collection looks, and
 blobs are referenced. On PostgreSQL the lock is an advisory transaction lock; on
 SQLite every writing transaction already runs alone (BEGIN IMMEDIATE).
 
+Why an upload racing collection never records a blob whose bytes are gone
 Bytes are deleted only after the rows naming them are gone (committed), so a crash in
 between leaves unrecorded objects, which a later collection deletes; never a row
-without its bytes. An unrecorded object is deleted while the lock is held, after
-checking again that no row names it and that it was not rewritten meanwhile.
+without its bytes. But an upload may publish to a key whose row was just deleted and
+whose object is about to go (publishing finds the object there and keeps it, or
+writes it just before the key is deleted). So the deleting transaction also bumps
+`gc_state.epoch` and sets a lease, `deleting_until`, cleared once the objects are gone.
+An upload reads the epoch before publishing; when it records its rows (under the
+shared lock) and the epoch moved, it refuses while the lease runs (503: the client
+uploads again) and otherwise checks that each of its objects still exists. Unrecorded
+objects are deleted the same way, after checking under the lock that no row names them.
 """
 
 import logging
@@ -36,16 +43,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, exists, or_
+from sqlalchemy import Engine, delete, exists, or_, update
 from sqlmodel import Session, col, select
 
+from registry.db import insert_ignoring_conflicts
 from registry.models import (
     Alias,
     ArtifactVersion,
     Blob,
+    GcState,
     ManifestBlob,
     RunInput,
     VersionTag,
+    utcnow,
 )
 from registry.services.blobs import exclude_blob_writers, index_manifest, is_indexed
 from registry.services.manifests import committed_manifest
@@ -57,6 +67,8 @@ log = logging.getLogger("strata.gc")
 EVERY = timedelta(minutes=10)
 # Rows deleted per transaction: commits wait while collection holds the lock.
 BATCH = 1000
+# Longest an interrupted deletion keeps uploads refusing to record (see record_blobs).
+DELETION_LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -109,12 +121,15 @@ def collect_garbage(
             exclude_blob_writers(session)
             garbage = _garbage_blobs(session, cutoffs.settled, BATCH, after_purge=False)
             digests = [digest for digest, _ in garbage]
+            epoch = _begin_deleting(session) if digests else None
             session.execute(
                 delete(ManifestBlob).where(col(ManifestBlob.manifest_digest).in_(digests))
             )
             session.execute(delete(Blob).where(col(Blob.digest).in_(digests)))
             session.commit()
-        store.delete_keys([blob_key(store.root, digest) for digest in digests])
+        if epoch is not None:
+            store.delete_keys([blob_key(store.root, digest) for digest in digests])
+            _end_deleting(engine, epoch)
         report.deleted_blobs += len(digests)
         report.freed_bytes += sum(size for _, size in garbage)
         if len(garbage) < BATCH:
@@ -238,8 +253,8 @@ def _recorded(session: Session, digests: list[str]) -> set[str]:
 def _delete_unrecorded(
     engine: Engine, store: BlobStore, objects: list[StoredObject], in_flight: datetime
 ) -> int:
-    """Delete old objects no row names; each is checked again under the lock, which a
-    transaction recording it would need."""
+    """Delete old objects no row names, checked again under the lock that recording a
+    blob needs."""
     deleted = 0
     candidates = _unrecorded(engine, objects, in_flight)
     for start in range(0, len(candidates), BATCH):
@@ -247,17 +262,38 @@ def _delete_unrecorded(
         with Session(engine) as session:
             exclude_blob_writers(session)
             recorded = _recorded(session, [obj.digest for obj in chunk if obj.digest])
-            doomed = [
-                obj.key
-                for obj in chunk
-                if obj.digest not in recorded
-                and (modified := store.modified(obj.key)) is not None
-                and modified < in_flight
-            ]
-            store.delete_keys(doomed)
+            doomed = [obj for obj in chunk if obj.digest not in recorded]
+            epoch = _begin_deleting(session)
             session.commit()
-        deleted += len(doomed)
+        # Rewritten since it was listed: an upload in flight again.
+        keys = [obj.key for obj in doomed if (store.modified(obj.key) or in_flight) < in_flight]
+        store.delete_keys(keys)
+        _end_deleting(engine, epoch)
+        deleted += len(keys)
     return deleted
+
+
+def _begin_deleting(session: Session) -> int:
+    """Announce (in the deleting transaction) that objects are about to go: uploads
+    recording blobs from now on check that their objects survived (record_blobs)."""
+    insert_ignoring_conflicts(session, GcState, [{"id": 1, "epoch": 0}])
+    state = session.get(GcState, 1)
+    assert state is not None
+    state.epoch += 1
+    state.deleting_until = utcnow() + DELETION_LEASE
+    session.add(state)
+    session.flush()
+    return state.epoch
+
+
+def _end_deleting(engine: Engine, epoch: int) -> None:
+    with Session(engine) as session:
+        session.execute(
+            update(GcState)
+            .where(col(GcState.id) == 1, col(GcState.epoch) == epoch)
+            .values(deleting_until=None)
+        )
+        session.commit()
 
 
 def _stale_temporaries(objects: list[StoredObject], in_flight: datetime) -> list[StoredObject]:

@@ -193,7 +193,7 @@ class BlobStore:
     def objects(self) -> Iterator[StoredObject]:
         """Every blob and temporary upload under the root, with its modification time."""
         uploads_in_flight = f"{self.root}/{TMP_DIR}/"
-        for key, info in self.fs.find(self.root, detail=True).items():
+        for key, info in self._listing().items():
             modified = _modified(info)
             name = key.rstrip("/").rsplit("/", 1)[-1]
             if key.startswith(uploads_in_flight):
@@ -201,6 +201,17 @@ class BlobStore:
                     yield StoredObject(key, modified, token=name)
             elif (digest := digest_from_key(key)) is not None:
                 yield StoredObject(key, modified, digest=digest)
+
+    def _listing(self, attempts: int = 5) -> dict[str, dict[str, Any]]:
+        # A local listing stats each file it found: one deleted or moved meanwhile (an
+        # upload publishing) fails it, and listing again sees the store as it is now.
+        for attempt in range(attempts):
+            try:
+                return dict(self.fs.find(self.root, detail=True))
+            except FileNotFoundError:
+                if attempt + 1 == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def modified(self, key: str) -> datetime | None:
         """When the object at `key` was last written; None if it is gone."""
