@@ -35,7 +35,8 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 def gc_server(tmp_path: Path) -> Iterator[Server]:
-    srv = start_server(tmp_path / "home")
+    """The service's own periodic collection keeps out of the way (a 30-day grace)."""
+    srv = start_server(tmp_path / "home", {"STRATA_GC_GRACE_SECONDS": str(30 * 86400)})
     yield srv
     stop_server(srv)
 
@@ -248,4 +249,19 @@ def test_commits_racing_collection_never_end_pointing_at_a_deleted_blob(
             for digest in manifest.stored_digests():
                 assert store.exists(digest)
                 assert session.get(Blob, digest) is not None
+    engine.dispose()
+
+
+def test_the_service_runs_garbage_collection_as_a_periodic_job(gc_server: Server) -> None:
+    """`strata serve` registers the job: its first tick is claimed and run at start."""
+    from automations.models import ScheduledJob
+
+    engine = make_engine(gc_server.database_url)
+    deadline = time.monotonic() + 60
+    with Session(engine) as session:
+        while (row := session.get(ScheduledJob, "collect-garbage")) is None or not row.last_run_at:
+            assert time.monotonic() < deadline, "the collection job never ran"
+            time.sleep(0.2)
+            session.expire_all()
+        assert row.last_error == ""
     engine.dispose()
