@@ -4,9 +4,10 @@ Requests ride out a server restart: for up to `STRATA_RETRY_SECONDS` a request i
 again when the server could not be reached (nothing was sent, so any request may be),
 and, for idempotent ones, when the connection broke before the answer arrived or the
 server answered 502/503/504. Idempotent are GET, HEAD, PUT, DELETE and the POSTs a
-caller marks `idempotent=True` (asking which blobs are missing, uploading a batch of
-blobs, committing a version: a commit of content the collection already holds returns
-that version). A body given as a callable is produced afresh for every attempt.
+or PATCHes a caller marks `idempotent=True` (asking which blobs are missing, uploading
+a batch of blobs, committing a version: a commit of content the collection already
+holds returns that version; asking for upload or download URLs; finishing a run).
+A body given as a callable is produced afresh for every attempt.
 """
 
 import itertools
@@ -68,8 +69,8 @@ class Client:
     def put(self, path: str, **kwargs: Any) -> Any:
         return self.request("PUT", path, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> Any:
-        return self.request("PATCH", path, **kwargs)
+    def patch(self, path: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, idempotent=idempotent, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.request("DELETE", path, **kwargs)

@@ -186,7 +186,7 @@ class Run(RunRecord):
         self._flush()
         state = "finished" if not exit_code else "failed"
         body = {"state": state, "config": self.config, "summary": self.summary}
-        self._record = self._conn.client.patch(self._url, json=body)
+        self._record = self._conn.client.patch(self._url, json=body, idempotent=True)
         if self._flush_error is not None:
             raise self._flush_error
 

@@ -96,9 +96,12 @@ class Server:
         return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def start_server(home: Path, env: dict[str, str] | None = None, timeout: float = 30) -> Server:
-    """`strata serve` on `home`, with the database `--db` gives that home."""
-    port = free_port()
+def start_server(
+    home: Path, env: dict[str, str] | None = None, timeout: float = 30, port: int | None = None
+) -> Server:
+    """`strata serve` on `home`, with the database `--db` gives that home (on `port`, to
+    come back where clients expect it after a restart; a free one by default)."""
+    port = port or free_port()
     environment = {
         **os.environ,
         "STRATA_HOME": str(home),
@@ -107,7 +110,7 @@ def start_server(home: Path, env: dict[str, str] | None = None, timeout: float =
         "STRATA_PORT": str(port),
         **(env or {}),
     }
-    log = open(home.parent / f"{home.name}.log", "wb")
+    log = open(home.parent / f"{home.name}.log", "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "registry", "serve"], env=environment, stdout=log, stderr=log
     )
