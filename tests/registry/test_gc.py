@@ -201,7 +201,8 @@ def test_commits_racing_collection_never_end_pointing_at_a_deleted_blob(
     def collector() -> None:
         try:
             while not stop.is_set():
-                cutoffs = Cutoffs.at(utcnow(), timedelta(0), timedelta(0))
+                # Grace 0; uploads in flight keep the shortest URL lifetime allowed.
+                cutoffs = Cutoffs.at(utcnow(), timedelta(0), timedelta(seconds=60))
                 collected.append(collect_garbage(engine, store, cutoffs).deleted_blobs)
                 time.sleep(random.uniform(0, 0.02))
         except BaseException as exc:  # reported by the test
