@@ -7,7 +7,8 @@ RegistryError
  ├── Conflict          409  the request contradicts stored state
  ├── InvalidInput      422  a name, path, manifest or value is malformed
  │    └── DigestMismatch    uploaded bytes do not hash to the claimed digest
- └── TooLarge          413  a body exceeds a limit
+ ├── TooLarge          413  a body exceeds a limit
+ └── TryAgain          503  a transient state (garbage collection deleting blobs); retry
 """
 
 
@@ -47,3 +48,7 @@ class DigestMismatch(InvalidInput):
 
 class TooLarge(RegistryError):
     status_code = 413
+
+
+class TryAgain(RegistryError):
+    status_code = 503

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -32,7 +33,8 @@ from registry.api.routes import (
 )
 from registry.api.traffic import BodyBytes, CountBodyBytes
 from registry.db import make_engine, read_only
-from registry.services import expiry
+from registry.models import utcnow
+from registry.services import expiry, gc
 from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
 from registry.web import install_web
@@ -48,20 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = make_engine(settings.resolved_database_url)
         app.state.read_engine = read_only(app.state.engine)
-        app.state.blob_store = BlobStore.from_url(
-            settings.resolved_storage_url,
-            settings.storage_options,
-            presign=settings.storage_presign,
-            url_ttl_seconds=settings.storage_url_ttl_seconds,
-            signing_key=settings.storage_signing_key,
-        )
+        app.state.blob_store = make_blob_store(settings)
         app.state.secret_box = SecretBox(settings.resolved_secret_key())
         app.state.egress_policy = EgressPolicy.parse(settings.webhook_allowed_hosts)
         app.state.worker = scheduler = None
         if settings.serve_worker:
             app.state.worker = make_worker(settings, app.state.engine, app.state.secret_box)
             scheduler = start_scheduler(
-                app.state.worker, settings.delivery_poll_seconds, periodic_jobs()
+                app.state.worker, settings.delivery_poll_seconds, periodic_jobs(settings)
             )
         yield
         if scheduler is not None:
@@ -124,6 +120,32 @@ def make_worker(settings: Settings, engine: Engine, box: SecretBox) -> DeliveryW
     return DeliveryWorker(engine, config, box, policy, concurrency=settings.delivery_concurrency)
 
 
-def periodic_jobs() -> list[PeriodicJob]:
+def make_blob_store(settings: Settings) -> BlobStore:
+    return BlobStore.from_url(
+        settings.resolved_storage_url,
+        settings.storage_options,
+        presign=settings.storage_presign,
+        url_ttl_seconds=settings.storage_url_ttl_seconds,
+        signing_key=settings.storage_signing_key,
+    )
+
+
+def gc_cutoffs(settings: Settings) -> gc.Cutoffs:
+    """What garbage collection may delete now, by the grace period and URL lifetime."""
+    return gc.Cutoffs.at(
+        utcnow(),
+        timedelta(seconds=settings.gc_grace_seconds),
+        timedelta(seconds=settings.storage_url_ttl_seconds),
+    )
+
+
+def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
     """Jobs that run once per tick across every `serve` and `worker` process."""
-    return [PeriodicJob("expire-versions", expiry.EVERY, expiry.run_expiry)]
+
+    def collect_garbage(engine: Engine) -> None:
+        gc.run_collection(engine, make_blob_store(settings), gc_cutoffs(settings))
+
+    return [
+        PeriodicJob("expire-versions", expiry.EVERY, expiry.run_expiry),
+        PeriodicJob("collect-garbage", gc.EVERY, collect_garbage),
+    ]

@@ -231,3 +231,26 @@ class AliasMove(SQLModel, table=True):
     to_version: str | None = Field(default=None, max_length=32)
     actor: str = Field(default="", max_length=256)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ManifestBlob(SQLModel, table=True):
+    """The blobs a manifest names, itself included: what garbage collection keeps while
+    a version holds the manifest, and what storage usage adds up. Manifests are
+    content-addressed, so a manifest's rows never change once written; a manifest with
+    rows (its own row at least) is indexed."""
+
+    __tablename__ = "manifest_blob"
+
+    manifest_digest: str = Field(primary_key=True, max_length=64)
+    blob_digest: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class GcState(SQLModel, table=True):
+    """One row: how often garbage collection has deleted blobs (`epoch`), and until when
+    the deletion under way may still remove objects (`deleting_until`, a lease)."""
+
+    __tablename__ = "gc_state"
+
+    id: int = Field(default=1, primary_key=True)
+    epoch: int = Field(default=0, sa_type=INT64)
+    deleting_until: datetime | None = None

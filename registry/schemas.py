@@ -118,6 +118,14 @@ class ProjectPublic(BaseModel):
     created_at: datetime
 
 
+class StorageUsage(BaseModel):
+    project: str
+    versions: int
+    blobs: int
+    bytes: int
+    reclaimable_bytes: int
+
+
 class RunCreate(BaseModel):
     id: str | None = None
     name: str = ""

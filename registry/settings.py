@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Largest blob accepted inside one batched upload request; larger files use a
     # streamed single-blob upload.
     batch_blob_max_bytes: int = 4 * 1024 * 1024
+    # Garbage collection deletes a blob no version references once it was recorded
+    # (and a version's bytes once it was deleted) this long ago; uploads that are not
+    # recorded yet get at least the upload URL lifetime as well.
+    gc_grace_seconds: int = Field(default=3600, ge=0)
 
     # Automations. Integration secrets are encrypted with this key; without one, a
     # random key is created in $STRATA_HOME/secret.key (fine for one machine; give

@@ -33,6 +33,19 @@ class Project:
 
 
 @dataclass(frozen=True)
+class StorageUsage:
+    """Bytes a project's versions hold in the blob store; a blob several versions share
+    counts once. `reclaimable_bytes` are held only by deleted versions: garbage
+    collection frees them once the grace period has passed."""
+
+    project: str
+    versions: int
+    blobs: int
+    bytes: int
+    reclaimable_bytes: int
+
+
+@dataclass(frozen=True)
 class ArtifactType:
     name: str
     project: str
@@ -181,6 +194,11 @@ class Api:
                 series[point["key"]].values.append(point["value"])
             compared[run_id] = series
         return compared
+
+    def storage_usage(self, project: str | None = None) -> StorageUsage:
+        """What the project (default: this Api's) stores."""
+        name = project or self.default_project
+        return StorageUsage(**self._conn.client.get(f"/projects/{name}/usage"))
 
     def project(self, name: str) -> Project:
         record = self._conn.client.get(f"/projects/{name}")

@@ -411,18 +411,29 @@ class Artifact:
         }
         url = f"{self._collection_url(project)}/versions"
         result = None
-        if not conn.client.post("/blobs/missing", json={"digests": [manifest_digest]})["digests"]:
+        known = conn.client.post(
+            "/blobs/missing", json={"digests": [manifest_digest]}, idempotent=True
+        )
+        if not known["digests"]:
             # The server knows this exact manifest, so usually every blob too: try the
             # commit before listing thousands of digests; it re-checks them all.
             try:
-                result = conn.client.post(url, json=body)
+                result = conn.client.post(url, json=body, idempotent=True)
             except ValidationError:
                 result = None
-        if result is None:
-            upload_missing(
-                conn.client, self._blob_sources(manifest_digest, manifest_bytes), progress
-            )
-            result = conn.client.post(url, json=body)
+        sources = self._blob_sources(manifest_digest, manifest_bytes)
+        for attempt in range(COMMIT_ATTEMPTS):
+            if result is not None:
+                break
+            upload_missing(conn.client, sources, progress)
+            try:
+                result = conn.client.post(url, json=body, idempotent=True)
+            except ValidationError as exc:
+                # Garbage collection deleted a blob between upload and commit (it had
+                # been recorded longer ago than the grace period): upload it again.
+                if NOT_UPLOADED not in exc.message or attempt + 1 == COMMIT_ATTEMPTS:
+                    raise
+        assert result is not None
         self._conn = conn
         self._apply(result["version"])
         self._cleanup_tmp()
@@ -611,6 +622,11 @@ class Artifact:
 
     def __repr__(self) -> str:
         return f"<Artifact {self.qualified_name or self.name} type={self._type}>"
+
+
+# A commit finding blobs gone (collected meanwhile) uploads them again this often.
+COMMIT_ATTEMPTS = 5
+NOT_UPLOADED = "not been uploaded"
 
 
 def _hash_cache() -> HashCache:

@@ -1,5 +1,16 @@
-"""The one HTTP client of the SDK: explicit timeouts, errors translated in one place."""
+"""The one HTTP client of the SDK: explicit timeouts, errors translated in one place.
 
+Requests ride out a server restart: for up to `STRATA_RETRY_SECONDS` a request is sent
+again when the server could not be reached (nothing was sent, so any request may be),
+and, for idempotent ones, when the connection broke before the answer arrived or the
+server answered 502/503/504. Idempotent are GET, HEAD, PUT, DELETE and the POSTs a
+or PATCHes a caller marks `idempotent=True` (asking which blobs are missing, uploading
+a batch of blobs, committing a version: a commit of content the collection already
+holds returns that version; asking for upload or download URLs; finishing a run).
+A body given as a callable is produced afresh for every attempt.
+"""
+
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -11,8 +22,10 @@ from sdk import errors
 from sdk.settings import ClientSettings
 
 API_PREFIX = "/api/v1"
-RETRIES = 3
 IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}
+RETRY_STATUSES = {502, 503, 504}
+BACKOFF_SECONDS = 0.2
+MAX_BACKOFF_SECONDS = 2.0
 STATUS_ERRORS: dict[int, type[errors.StrataError]] = {
     400: errors.ValidationError,
     401: errors.UnauthorizedError,
@@ -50,14 +63,14 @@ class Client:
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.request("POST", path, **kwargs)
+    def post(self, path: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+        return self.request("POST", path, idempotent=idempotent, **kwargs)
 
     def put(self, path: str, **kwargs: Any) -> Any:
         return self.request("PUT", path, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> Any:
-        return self.request("PATCH", path, **kwargs)
+    def patch(self, path: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, idempotent=idempotent, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.request("DELETE", path, **kwargs)
@@ -77,22 +90,36 @@ class Client:
         except httpx.TransportError as exc:
             raise _unavailable(self.settings.url, exc) from None
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        attempts = RETRIES if method in IDEMPOTENT else 1
-        for attempt in range(attempts):
+    def _send(
+        self, method: str, path: str, *, idempotent: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        content = kwargs.pop("content", None)
+        replayable = content is None or callable(content) or isinstance(content, bytes | str)
+        may_repeat = replayable and (idempotent or method in IDEMPOTENT)
+        deadline = time.monotonic() + self.settings.retry_seconds
+        for attempt in itertools.count():
+            body = content() if callable(content) else content
             try:
-                response = self._http.request(method, path, **kwargs)
+                response = self._http.request(method, path, content=body, **kwargs)
             except httpx.TransportError as exc:
-                if attempt + 1 == attempts:
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if not (may_repeat or (never_sent and replayable)) or not _wait(attempt, deadline):
                     raise _unavailable(self.settings.url, exc) from None
-                time.sleep(0.2 * 2**attempt)
                 continue
-            if response.status_code == 503 and attempt + 1 < attempts:
-                time.sleep(0.2 * 2**attempt)
+            if response.status_code in RETRY_STATUSES and may_repeat and _wait(attempt, deadline):
                 continue
             raise_for_status(response)
             return response
         raise AssertionError("unreachable")
+
+
+def _wait(attempt: int, deadline: float) -> bool:
+    """Sleep before the next attempt; False when none is left before `deadline`."""
+    pause = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)
+    if time.monotonic() + pause > deadline:
+        return False
+    time.sleep(pause)
+    return True
 
 
 def _complete_body(response: httpx.Response, path: str) -> Iterator[bytes]:

@@ -102,7 +102,7 @@ def _slots(client: Client, count: int) -> list[dict] | None:
     slots: list[dict] = []
     while len(slots) < count:
         wanted = min(SLOTS_PER_REQUEST, count - len(slots))
-        answer = client.post("/blobs/uploads", json={"count": wanted})
+        answer = client.post("/blobs/uploads", json={"count": wanted}, idempotent=True)
         if not answer["direct"]:
             return None
         slots += answer["slots"]
@@ -117,7 +117,7 @@ def download(client: Client, cache: BlobCache, digests: list[str], progress: Pro
     urls: dict[str, str] = {}
     for start in range(0, len(digests), URLS_PER_REQUEST):
         chunk = digests[start : start + URLS_PER_REQUEST]
-        answer = client.post("/blobs/downloads", json={"digests": chunk})
+        answer = client.post("/blobs/downloads", json={"digests": chunk}, idempotent=True)
         if not answer["direct"]:
             return False
         urls.update(answer["urls"])

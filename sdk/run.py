@@ -227,7 +227,7 @@ class Run(RunRecord):
 
     def _save_final(self, body: dict[str, Any]) -> dict[str, Any]:
         """Store the run's final state, config and summary; returns the new record."""
-        return self._conn.client.patch(self._url, json=body)
+        return self._conn.client.patch(self._url, json=body, idempotent=True)
 
     def _finish_at_exit(self) -> None:
         self.finish(exit_code=1 if _uncaught else 0)
@@ -348,7 +348,12 @@ def init(
         from sdk.offline.run import start_offline_run  # it builds on Run, defined here
 
         return start_offline_run(project, name, config, job_type, tags, id, resume)
-    started = conn.client.post(f"/projects/{conn.settings.project}/runs", json=body)
+    # Resuming a run by its id may be sent again safely (a retry finds it started).
+    started = conn.client.post(
+        f"/projects/{conn.settings.project}/runs",
+        json=body,
+        idempotent=bool(id) and body["resume"] != "never",
+    )
     return Run(conn, started["run"], started["next_step"])
 
 

@@ -26,5 +26,8 @@ class ClientSettings(BaseSettings):
     # `offline`: runs are written to `offline_dir`, and `strata sync` uploads them later.
     mode: str = "online"
     offline_dir: Path = Path(".strata/offline")
+    # How long a request keeps being retried while the server cannot be reached (a
+    # restart); 0 tries once.
+    retry_seconds: float = Field(default=30.0, ge=0)
     # Recorded as the author of the events this client causes (`${event_author}`).
     author: str = Field(default_factory=_login_name)

@@ -59,7 +59,9 @@ def upload_missing(
 
     Progress counts files only: in-memory sources (the manifest) are sent unreported."""
     progress = progress or NoProgress()
-    missing = client.post("/blobs/missing", json={"digests": list(sources)})["digests"]
+    missing = client.post("/blobs/missing", json={"digests": list(sources)}, idempotent=True)[
+        "digests"
+    ]
     todo = [sources[digest] for digest in missing]
     files = [s for s in todo if s.data is None]
     progress.start(sum(s.size for s in files), len(files))
@@ -123,14 +125,14 @@ def _counted_chunks(source: BlobSource, progress: Progress) -> Callable[[], Iter
 
 def _send_batch(client: Client, batch: list[BlobSource], progress: Progress) -> None:
     with _changed_file_hint(batch):
-        client.post("/blobs/batch", content=_frames(batch, progress))
+        client.post("/blobs/batch", content=lambda: _frames(batch, progress), idempotent=True)
 
 
 def _send_one(client: Client, source: BlobSource, progress: Progress) -> None:
     with _changed_file_hint([source]):
         client.put(
             f"/blobs/{source.digest}",
-            content=_counted_chunks(source, progress)(),
+            content=_counted_chunks(source, progress),
             headers={"Content-Length": str(source.size)},
         )
 

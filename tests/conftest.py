@@ -110,7 +110,7 @@ def start_server(
         "STRATA_PORT": str(port),
         **(env or {}),
     }
-    log = open(home.parent / f"{home.name}.log", "wb")
+    log = open(home.parent / f"{home.name}.log", "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "registry", "serve"], env=environment, stdout=log, stderr=log
     )

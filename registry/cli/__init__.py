@@ -2,11 +2,11 @@
 
 import click
 
-from registry.cli.artifacts import alias, artifact
+from registry.cli.artifacts import alias, artifact, usage
 from registry.cli.automations import automation
 from registry.cli.keys import keys
 from registry.cli.registries import lineage, link, query, registry
-from registry.cli.service import migrate, serve, worker
+from registry.cli.service import gc, migrate, serve, worker
 from registry.cli.sync import sync
 
 
@@ -20,6 +20,7 @@ commands = (
     worker,
     migrate,
     keys,
+    gc,
     artifact,
     alias,
     registry,
@@ -28,6 +29,7 @@ commands = (
     query,
     automation,
     sync,
+    usage,
 )
 for command in commands:
     main.add_command(command)

@@ -161,3 +161,18 @@ def _summary(art: Artifact) -> dict[str, Any]:
         "logged_by": producer.path if producer else None,
         "links_to": art.source_name,
     }
+
+
+@click.command()
+@click.argument("project", required=False)
+@json_option
+@fail_cleanly
+def usage(project: str | None, as_json: bool) -> None:
+    """Bytes a project's versions hold in the blob store (default STRATA_PROJECT)."""
+    found = Api().storage_usage(project)
+    emit(
+        as_json,
+        vars(found),
+        f"{found.project}: {found.bytes} bytes in {found.blobs} blobs for {found.versions} "
+        f"versions ({found.reclaimable_bytes} bytes freed by the next garbage collection)",
+    )

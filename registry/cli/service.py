@@ -2,7 +2,7 @@
 
 import click
 
-from registry.cli.output import fail_cleanly
+from registry.cli.output import emit, fail_cleanly, json_option
 from registry.settings import Settings
 
 
@@ -74,7 +74,9 @@ def worker() -> None:
     upgrade(settings)
     engine = make_engine(settings.resolved_database_url)
     delivery_worker = make_worker(settings, engine, SecretBox(settings.resolved_secret_key()))
-    scheduler = start_scheduler(delivery_worker, settings.delivery_poll_seconds, periodic_jobs())
+    scheduler = start_scheduler(
+        delivery_worker, settings.delivery_poll_seconds, periodic_jobs(settings)
+    )
     click.echo(f"Strata worker {delivery_worker.name} (database {settings.resolved_database_url})")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -83,3 +85,36 @@ def worker() -> None:
     scheduler.shutdown(wait=False)
     delivery_worker.close()
     engine.dispose()
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
+@json_option
+@fail_cleanly
+def gc(dry_run: bool, as_json: bool) -> None:
+    """Delete blobs nothing references any more (after STRATA_GC_GRACE_SECONDS), from the
+    database and blob store the service uses."""
+    from dataclasses import asdict
+
+    from registry.db import make_engine
+    from registry.main import gc_cutoffs, make_blob_store
+    from registry.migrate import upgrade
+    from registry.services.gc import collect_garbage
+
+    settings = Settings()
+    upgrade(settings)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        report = collect_garbage(
+            engine, make_blob_store(settings), gc_cutoffs(settings), dry_run=dry_run
+        )
+    finally:
+        engine.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    emit(
+        as_json,
+        asdict(report),
+        f"{verb} {report.deleted_blobs} blobs ({report.freed_bytes} bytes) and "
+        f"{report.purged_versions} deleted versions; {report.unrecorded_objects} unrecorded "
+        f"and {report.temporary_objects} temporary objects",
+    )

@@ -8,9 +8,11 @@ portfolio; linking it again only adds the aliases asked for.
 
 from sqlmodel import Session, select
 
+from registry.errors import NotFound
 from registry.models import ArtifactCollection, ArtifactVersion, utcnow
 from registry.services import access, events
 from registry.services.artifact_versions import add_aliases_and_tags, requested_aliases
+from registry.services.blobs import hold_blobs
 from registry.services.collections import get_or_create_portfolio
 from registry.services.names import LATEST
 from registry.services.registries import get_registry
@@ -27,6 +29,12 @@ def link_version(
 ) -> tuple[ArtifactVersion, bool]:
     """Returns the portfolio's version and whether this call created the membership."""
     wanted = requested_aliases(aliases)
+    # The membership references the source's manifest: from here on garbage collection
+    # keeps it, and the source, read before, must still be committed.
+    hold_blobs(session)
+    state = session.exec(select(ArtifactVersion.state).where(ArtifactVersion.id == source.id))
+    if state.first() != COMMITTED:
+        raise NotFound(f"version {source.id} was deleted meanwhile")
     if source.source_version_id is not None:
         # Linking a link links what it points at: a portfolio never holds a chain.
         original = session.get(ArtifactVersion, source.source_version_id)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from registry.errors import InvalidInput, TooLarge
 from registry.models import Blob
-from registry.services.blobs import missing_digests
+from registry.services.blobs import hold_blobs, index_manifest, is_indexed, missing_digests
 from registry.storage.blob_store import BlobStore
 from sdk.manifest import Manifest, ManifestError
 
@@ -19,7 +19,10 @@ PARSED_CACHE_SIZE = 16
 
 
 def load_manifest(session: Session, store: BlobStore, manifest_digest: str) -> Manifest:
-    """Parse and validate a manifest blob; every stored entry's blob must exist."""
+    """Parse and validate a manifest blob for a commit; every stored entry's blob must
+    exist, and stays until the transaction ends (so the commit never references a blob
+    garbage collection deletes). Records which blobs the manifest names."""
+    hold_blobs(session)
     blob = session.get(Blob, manifest_digest)
     if blob is None:
         raise InvalidInput(f"manifest blob {manifest_digest} has not been uploaded")
@@ -32,6 +35,8 @@ def load_manifest(session: Session, store: BlobStore, manifest_digest: str) -> M
         raise InvalidInput(
             f"manifest names {len(missing)} blob(s) that have not been uploaded: {shown}"
         )
+    if not is_indexed(session, manifest_digest):
+        index_manifest(session, manifest_digest, manifest.stored_digests())
     return manifest
 
 

@@ -10,6 +10,8 @@ else is deleted. A blob that already exists is never rewritten.
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +24,7 @@ from registry.storage.layout import (
     TMP_DIR,
     blob_key,
     digest_from_key,
+    is_upload_token,
     new_upload_token,
     temp_key,
 )
@@ -37,6 +40,17 @@ WRITE_BLOCK = 16 * 1024 * 1024
 # Concurrent requests when many small blobs are written at once.
 PUT_WORKERS = 16
 OBJECT_STORES = {"s3", "s3a", "gs", "gcs"}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object under the store root, as garbage collection sees it: a blob under its
+    digest's key (`digest`), or a temporary upload (`token`)."""
+
+    key: str
+    modified: datetime
+    digest: str | None = None
+    token: str | None = None
 
 
 class BlobWriter:
@@ -176,6 +190,47 @@ class BlobStore:
     def delete(self, digest: str) -> None:
         self.fs.rm(blob_key(self.root, digest))
 
+    def objects(self) -> Iterator[StoredObject]:
+        """Every blob and temporary upload under the root, with its modification time."""
+        uploads_in_flight = f"{self.root}/{TMP_DIR}/"
+        for key, info in self._listing().items():
+            modified = _modified(info)
+            name = key.rstrip("/").rsplit("/", 1)[-1]
+            if key.startswith(uploads_in_flight):
+                if is_upload_token(name):
+                    yield StoredObject(key, modified, token=name)
+            elif (digest := digest_from_key(key)) is not None:
+                yield StoredObject(key, modified, digest=digest)
+
+    def _listing(self, attempts: int = 5) -> dict[str, dict[str, Any]]:
+        # A local listing stats each file it found: one deleted or moved meanwhile (an
+        # upload publishing) fails it, and listing again sees the store as it is now.
+        for attempt in range(attempts):
+            try:
+                return dict(self.fs.find(self.root, detail=True))
+            except FileNotFoundError:
+                if attempt + 1 == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def modified(self, key: str) -> datetime | None:
+        """When the object at `key` was last written; None if it is gone."""
+        try:
+            return _modified(self.fs.info(key))
+        except FileNotFoundError:
+            return None
+
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete objects (several per request where the store allows); absent ones are fine."""
+        if not keys:
+            return
+        try:
+            self.fs.rm(keys)
+        except FileNotFoundError:
+            for key in keys:
+                if self.fs.exists(key):
+                    self.fs.rm(key)
+
     def _publish_temp(self, tmp: str, actual: str, claimed: str) -> None:
         """Move a temporary object whose bytes hash to `actual` under `claimed`'s key,
         or delete it if they differ (DigestMismatch)."""
@@ -242,6 +297,20 @@ class BlobStore:
         finally:
             if self.fs.exists(tmp):
                 self.fs.rm(tmp)
+
+
+def _modified(info: dict[str, Any]) -> datetime:
+    """The modification time in an fsspec listing entry, whichever backend wrote it:
+    `mtime` (local), `LastModified` (S3), `updated` (GCS), `created` (memory)."""
+    for field in ("mtime", "LastModified", "updated", "created"):
+        value = info.get(field)
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    raise ValueError(f"the store reports no modification time for {info.get('name')}")
 
 
 def _check(actual: str, claimed: str) -> None:

@@ -165,7 +165,8 @@ def test_bad_metadata_is_one_line_exit_1(tmp_path, project, server, metadata):
 
 
 def test_unreachable_server_is_one_line_exit_1(tmp_path, project):
-    unreachable = {"STRATA_URL": "http://127.0.0.1:1"}
+    # No retrying for a server restart (STRATA_RETRY_SECONDS): nothing listens there.
+    unreachable = {"STRATA_URL": "http://127.0.0.1:1", "STRATA_RETRY_SECONDS": "0"}
     data = make_tree(tmp_path / "data", FILES)
     for args in (
         ("artifact", "ls", project),

@@ -313,7 +313,8 @@ def test_malformed_artifact_paths_are_validation_errors(path):
         sdk.Api().artifact(path)
 
 
-def test_unreachable_server_raises_server_unavailable():
+def test_unreachable_server_raises_server_unavailable(monkeypatch):
+    monkeypatch.setenv("STRATA_RETRY_SECONDS", "0")  # no waiting for a restart
     api = sdk.Api(url="http://127.0.0.1:1")
 
     with pytest.raises(ServerUnavailableError):
@@ -349,3 +350,26 @@ def test_a_run_left_open_is_finished_at_exit_with_its_metrics(tmp_path, project,
     info = run_info(project, result.stdout.split()[0])
     assert info.state == state
     assert steps(info, "loss") == list(range(30)), "buffered metrics must be sent at exit"
+
+
+def test_requests_wait_for_a_server_that_is_restarting(monkeypatch, tmp_path, project):
+    """A server that comes up while the SDK retries (STRATA_RETRY_SECONDS) is reached."""
+    import threading
+
+    from tests.conftest import free_port, start_server, stop_server
+
+    port = free_port()
+    monkeypatch.setenv("STRATA_RETRY_SECONDS", "120")
+    started = []
+    thread = threading.Thread(
+        target=lambda: started.append(start_server(tmp_path / "late", port=port))
+    )
+    thread.start()  # nothing listens on the port yet
+    try:
+        with sdk.init(project=project, url=f"http://127.0.0.1:{port}", id="late", resume=True):
+            pass
+    finally:
+        thread.join(120)
+        for srv in started:
+            stop_server(srv)
+    assert started

@@ -11,7 +11,12 @@ from registry.api.deps import BlobStoreDep, ReadSessionDep
 from registry.db import session_scope
 from registry.errors import InvalidInput, NotFound
 from registry.schemas import DigestList
-from registry.services.blobs import blob_sizes, missing_digests, record_blobs
+from registry.services.blobs import (
+    blob_sizes,
+    collection_epoch,
+    missing_digests,
+    record_blobs,
+)
 from registry.storage.blob_store import BlobStore
 from sdk.digest import is_digest
 from sdk.framing import FrameReader, FramingError, frame_header
@@ -40,6 +45,7 @@ def find_missing(body: DigestList, session: ReadSessionDep) -> DigestList:
 async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dict[str, int | str]:
     """Upload one blob as the raw request body, streamed and verified."""
     check_digests([digest])
+    epoch = await run_in_threadpool(epoch_now, request)
     writer = await run_in_threadpool(store.writer)
     try:
         pending: list[bytes] = []
@@ -55,7 +61,7 @@ async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dic
     except BaseException:
         await run_in_threadpool(writer.abort)
         raise
-    await run_in_threadpool(record, request, [(digest, size)])
+    await run_in_threadpool(record, request, [(digest, size)], epoch)
     return {"digest": digest, "size": size}
 
 
@@ -68,6 +74,7 @@ async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
     and the error names the bad one.
     """
     reader = FrameReader(request.app.state.settings.batch_blob_max_bytes)
+    epoch = await run_in_threadpool(epoch_now, request)
     published: list[tuple[str, int]] = []
     try:
         async for chunk in request.stream():
@@ -78,7 +85,7 @@ async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
     except FramingError as exc:
         raise InvalidInput(str(exc)) from None
     finally:
-        await run_in_threadpool(record, request, published)
+        await run_in_threadpool(record, request, published, epoch)
     return {"count": len(published)}
 
 
@@ -88,9 +95,15 @@ def _publish_all(
     published.extend(store.put_many(frames))
 
 
-def record(request: Request, blobs: list[tuple[str, int]]) -> None:
+def epoch_now(request: Request) -> int:
+    """Read before an upload publishes anything; `record` compares (see record_blobs)."""
+    with session_scope(request.app.state.read_engine, read_only=True) as session:
+        return collection_epoch(session)
+
+
+def record(request: Request, blobs: list[tuple[str, int]], epoch: int) -> None:
     with session_scope(request.app.state.engine) as session:
-        record_blobs(session, blobs)
+        record_blobs(session, request.app.state.blob_store, blobs, epoch)
 
 
 @router.post("/fetch")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from registry.api.deps import BlobStoreDep, ReadSessionDep
-from registry.api.routes.blobs import check_digests, record, sizes_of_existing
+from registry.api.routes.blobs import check_digests, epoch_now, record, sizes_of_existing
 from registry.errors import InvalidInput
 from registry.schemas import (
     DigestList,
@@ -57,11 +57,12 @@ async def complete_uploads(
     bad = [token for token in tokens if not is_upload_token(token)]
     if bad:
         raise InvalidInput(f"{bad[0]!r} is not an upload slot token")
+    epoch = await run_in_threadpool(epoch_now, request)
     published: list[tuple[str, int]] = []
     try:
         await run_in_threadpool(_publish, store, body, published)
     finally:
-        await run_in_threadpool(record, request, published)
+        await run_in_threadpool(record, request, published, epoch)
     return {"count": len(published)}
 
 

@@ -3,9 +3,10 @@
 from fastapi import APIRouter
 
 from registry.api.deps import ReadSessionDep, SessionDep
-from registry.schemas import CollectionPublic, CollectionUpdate, ProjectPublic
+from registry.schemas import CollectionPublic, CollectionUpdate, ProjectPublic, StorageUsage
 from registry.services import projects
 from registry.services.names import check_tags
+from registry.services.usage import project_usage
 from registry.views import collections_public
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -24,6 +25,13 @@ def get_project(project: str, session: ReadSessionDep) -> ProjectPublic:
     return ProjectPublic.model_validate(
         projects.get_project(session, project), from_attributes=True
     )
+
+
+@router.get("/{project}/usage")
+def get_usage(project: str, session: ReadSessionDep) -> StorageUsage:
+    """Bytes the project's versions hold in the blob store (shared blobs count once)."""
+    usage = project_usage(session, project)
+    return StorageUsage(project=project, **vars(usage))
 
 
 @router.get("/{project}/types")
