@@ -90,6 +90,7 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", f"{API}/projects"): "read",
     ("GET", f"{API}/projects/{{project}}"): "read",
     ("GET", f"{API}/projects/{{project}}/types"): "read",
+    ("GET", f"{API}/projects/{{project}}/usage"): "read",
     ("GET", f"{API}/projects/{{project}}/collections"): "read",
     ("GET", PROJECT_COLLECTION): "read",
     ("PATCH", PROJECT_COLLECTION): "write",

@@ -212,6 +212,9 @@ def _batch(w: World) -> Call:
 simple("GET", API + "/projects", "read", 200, lambda w: "projects")
 simple("GET", API + "/projects/{project}", "read", 200, lambda w: f"projects/{w.project}")
 simple(
+    "GET", API + "/projects/{project}/usage", "read", 200, lambda w: f"projects/{w.project}/usage"
+)
+simple(
     "GET", API + "/projects/{project}/types", "read", 200, lambda w: f"projects/{w.project}/types"
 )
 simple(
