@@ -31,7 +31,7 @@ def test_registry_fields_are_validated(api, registry):
     assert_refused(api.post("/registries", json={"name": "bad name!"}), "invalid registry name")
     for body, mention in (
         ({"visibility": "public"}, "visibility must be one of organization, restricted"),
-        ({"allowed_types": ["no spaces"]}, "invalid artifact type name"),
+        ({"allowed_types": ["no spaces"]}, "invalid artifact type 'no spaces'"),
         ({"protected_aliases": ["v3"]}, "looks like a version"),
     ):
         assert_refused(api.post("/registries", json={"name": "ok-name", **body}), mention)
