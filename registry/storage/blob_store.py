@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import fsspec
+import httpx
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
@@ -33,7 +34,7 @@ from registry.storage.layout import (
     new_upload_token,
     temp_key,
 )
-from registry.storage.preconditions import delete_if_unchanged
+from registry.storage.preconditions import delete_if_unchanged, version_of
 from registry.storage.presign import Presigner, presigner_for
 from sdk.digest import Hasher, hash_bytes
 from sdk.framing import FrameReader, FramingError
@@ -41,6 +42,7 @@ from sdk.framing import FrameReader, FramingError
 READ_BLOCK = 1024 * 1024
 # Read size when the service re-hashes an object a client put in the bucket.
 VERIFY_BLOCK = 16 * 1024 * 1024
+VERIFY_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 # Part size of streamed writes: object stores upload larger blobs in several parts.
 WRITE_BLOCK = 16 * 1024 * 1024
 # Concurrent requests when many small blobs are written at once.
@@ -242,15 +244,25 @@ class BlobStore:
     def publish_object(self, digest: str) -> int:
         """Re-hash the object under `digest`'s key (put there by a client, perhaps by
         another one than the caller) and return its size if it holds `digest`'s bytes.
-        Other bytes are deleted (DigestMismatch); nothing there is InvalidInput."""
+        Other bytes are deleted (DigestMismatch); nothing there is InvalidInput.
+
+        The bytes are read through a signed GET, in one streamed request: a file of
+        fsspec reads in ranged requests, which some stores (moto) serve by reading the
+        whole object for each range; and the response names the version it holds."""
+        assert self._presigner is not None
         key = blob_key(self.root, digest)
-        try:
-            info = self.fs.info(key)
-            size = self._verified_size(key, digest)
-        except FileNotFoundError:
-            raise InvalidInput(f"nothing was uploaded for {digest}") from None
-        if size is None:
-            delete_if_unchanged(self.fs, key, info)
+        [url] = self._presigner.get_urls([key])
+        hasher, size = Hasher(), 0
+        with httpx.stream("GET", url, timeout=VERIFY_TIMEOUT) as response:
+            if response.status_code == 404:
+                raise InvalidInput(f"nothing was uploaded for {digest}")
+            response.raise_for_status()
+            version = version_of(self.fs, response.headers)
+            for chunk in response.iter_bytes(VERIFY_BLOCK):
+                hasher.update(chunk)
+                size += len(chunk)
+        if hasher.hexdigest() != digest:
+            delete_if_unchanged(self.fs, key, version)
             raise DigestMismatch(
                 f"the object uploaded for {digest} does not hash to it; it was deleted"
             )

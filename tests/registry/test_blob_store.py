@@ -277,10 +277,10 @@ def test_a_stale_delete_leaves_the_object_that_replaced_the_bad_one(
     data = b"honest bytes"
     key = blob_key(s3_bucket.root, hash_bytes(data))
     s3_bucket.fs.pipe_file(key, b"bad bytes")
-    bad = s3_bucket.fs.info(key)
+    bad = s3_bucket.fs.info(key)["ETag"]
     s3_bucket.fs.rm(key)  # someone else deleted them, then an honest client put its bytes
     s3_bucket.fs.pipe_file(key, data)
     delete_if_unchanged(s3_bucket.fs, key, bad)
     assert s3_bucket.fs.cat_file(key) == data
-    delete_if_unchanged(s3_bucket.fs, key, s3_bucket.fs.info(key))
+    delete_if_unchanged(s3_bucket.fs, key, s3_bucket.fs.info(key)["ETag"])
     assert not s3_bucket.fs.exists(key)
