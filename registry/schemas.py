@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from registry.db import MAX_INT64
@@ -295,7 +295,16 @@ class RunPage(BaseModel):
 
 
 class UploadSlotsRequest(BaseModel):
-    count: int = Field(ge=1, le=1000)
+    """`count` slots for packs of small blobs, and a URL for each large blob in `digests`."""
+
+    count: int = Field(default=0, ge=0, le=1000)
+    digests: list[str] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _asks_for_something(self) -> "UploadSlotsRequest":
+        if self.count == 0 and not self.digests:
+            raise ValueError("ask for at least one slot (count) or blob URL (digests)")
+        return self
 
 
 class UploadSlot(BaseModel):
@@ -305,22 +314,25 @@ class UploadSlot(BaseModel):
 
 class UploadSlots(BaseModel):
     """Where a client may put blob bytes itself. `direct` false: the store cannot
-    presign, and bytes go through `PUT /blobs/{digest}` and `POST /blobs/batch`."""
+    presign, and bytes go through `PUT /blobs/{digest}` and `POST /blobs/batch`.
+
+    `slots` take packs of small blobs. `blobs` has a URL per asked digest the store
+    does not hold yet, naming the blob's own key: a PUT there creates the object only
+    if the key is free (answered 412 otherwise: then another client put something
+    there; completing re-hashes it). Every PUT must carry `headers` (they are signed).
+    """
 
     direct: bool
     slots: list[UploadSlot]
+    blobs: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
     pack_max_bytes: int
 
 
-class UploadedBlob(BaseModel):
-    token: str
-    digest: str
-
-
 class UploadsDone(BaseModel):
-    """Slots the client filled: one blob each, or a pack of framed small blobs."""
+    """What the client put: large blobs under their digests' keys, packs in slots."""
 
-    blobs: list[UploadedBlob] = Field(default_factory=list, max_length=1000)
+    digests: list[str] = Field(default_factory=list, max_length=1000)
     packs: list[str] = Field(default_factory=list, max_length=1000)
 
 

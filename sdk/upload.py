@@ -70,13 +70,13 @@ def upload_missing(
     huge = [s for s in todo if s.size > direct.PUT_MAX_BYTES]
     batches = list(_batches(small))
     with _changed_file_hint(todo):
-        sent_directly = direct.upload(
+        contested = direct.upload(
             client,
             [(s.digest, s.size, _counted_chunks(s, progress)) for s in large],
             [_framed(batch, progress) for batch in batches],
         )
-    if sent_directly:
-        batches, large = [], []
+    if contested is not None:
+        batches, large = [], [s for s in large if s.digest in contested]
     with ThreadPoolExecutor(WORKERS) as pool:
         jobs = [pool.submit(_send_batch, client, batch, progress) for batch in batches]
         jobs += [pool.submit(_send_one, client, source, progress) for source in large + huge]

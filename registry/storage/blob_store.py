@@ -1,11 +1,19 @@
 """The content-addressed blob store: the one module that talks to fsspec.
 
-No bytes reach a digest's key unverified. Bytes held in memory (small blobs) are
-hashed first, then written straight to the digest's key, create-if-absent where the
-store supports it. Streams (large blobs) go to a temporary key while being hashed, or
-are put there by a client through a presigned URL and re-read by the service; only
-bytes that hash to the claimed digest are then moved under the digest's key, anything
-else is deleted. A blob that already exists is never rewritten.
+No bytes are published unverified, and the database, not the store, says what is
+published: an object under a digest's key without its `blob` row is *unrecorded* (an
+upload in progress, or one abandoned, or bytes a client lied about), is never trusted
+as it is, and may be deleted by garbage collection after a grace period.
+
+- Bytes held in memory (small blobs) are hashed, then written straight to the
+  digest's key, create-if-absent where the store supports it.
+- Streams through the service (large blobs, proxy mode) go to a temporary key while
+  being hashed and are moved under the digest's key only if they match.
+- With direct transfer a client PUTs a large blob to its digest's key itself, through
+  a URL signed create-if-absent (`preconditions`), and the service re-hashes it from
+  the bucket before it is recorded; other bytes are deleted.
+- Whoever meets an object already under a digest's key re-hashes it: the same bytes
+  are kept as they are (a blob is written once), other bytes are replaced or deleted.
 """
 
 from collections.abc import Iterable, Iterator
@@ -16,6 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import fsspec
+import httpx
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
@@ -28,6 +37,7 @@ from registry.storage.layout import (
     new_upload_token,
     temp_key,
 )
+from registry.storage.preconditions import delete_if_unchanged, version_of
 from registry.storage.presign import Presigner, presigner_for
 from sdk.digest import Hasher, hash_bytes
 from sdk.framing import FrameReader, FramingError
@@ -35,6 +45,7 @@ from sdk.framing import FrameReader, FramingError
 READ_BLOCK = 1024 * 1024
 # Read size when the service re-hashes an object a client put in the bucket.
 VERIFY_BLOCK = 16 * 1024 * 1024
+VERIFY_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 # Part size of streamed writes: object stores upload larger blobs in several parts.
 WRITE_BLOCK = 16 * 1024 * 1024
 # Concurrent requests when many small blobs are written at once.
@@ -158,7 +169,8 @@ class BlobStore:
         try:
             self.fs.pipe_file(key, data, mode="create")
         except FileExistsError:
-            pass  # the same bytes are already there
+            if self._verified_size(key, digest) is None:
+                self.fs.pipe_file(key, data)  # unrecorded other bytes: replace them
         return len(data)
 
     def put_many(self, blobs: list[tuple[str, bytes]]) -> list[tuple[str, int]]:
@@ -238,11 +250,20 @@ class BlobStore:
             self.fs.rm(tmp)
         _check(actual, claimed)
         key = blob_key(self.root, claimed)
-        if self.fs.exists(key):
-            self.fs.rm(tmp)
-        else:
+        if self.fs.exists(key) and self._verified_size(key, claimed) is not None:
+            self.fs.rm(tmp)  # the same bytes are already there
+        else:  # nothing there, or unrecorded other bytes to replace
             self.ensure_folder(key.rsplit("/", 1)[0])
             self.fs.mv(tmp, key)
+
+    def _verified_size(self, key: str, digest: str) -> int | None:
+        """Re-hash the object at `key`: its size if its bytes hash to `digest`, else None."""
+        hasher, size = Hasher(), 0
+        with self.fs.open(key, "rb", block_size=VERIFY_BLOCK) as stream:
+            while chunk := stream.read(VERIFY_BLOCK):
+                hasher.update(chunk)
+                size += len(chunk)
+        return size if hasher.hexdigest() == digest else None
 
     # ---- direct transfer (presigned URLs) ------------------------------------------
 
@@ -251,31 +272,55 @@ class BlobStore:
         """Whether clients move bytes to and from the bucket themselves."""
         return self._presigner is not None
 
+    @property
+    def put_headers(self) -> dict[str, str]:
+        """Headers every PUT to a signed URL must carry (signed, create-if-absent)."""
+        assert self._presigner is not None
+        return self._presigner.put_headers
+
     def presign_uploads(self, count: int) -> list[tuple[str, str]]:
-        """`count` fresh upload slots: (token, URL to PUT the bytes to). The URL names
-        a temporary key; `publish_upload` or `publish_pack` then verifies what arrived."""
+        """`count` fresh slots for packs of small blobs: (token, URL to PUT the pack
+        to). The URL names a temporary key; `publish_pack` unpacks what arrived."""
         assert self._presigner is not None
         tokens = [new_upload_token() for _ in range(count)]
         urls = self._presigner.put_urls([temp_key(self.root, token) for token in tokens])
         return list(zip(tokens, urls, strict=True))
 
+    def presign_blob_uploads(self, digests: list[str]) -> list[str]:
+        """A URL per digest to PUT that blob's bytes to its own key, if the key is free;
+        `publish_object` then verifies what arrived."""
+        assert self._presigner is not None
+        return self._presigner.put_urls([blob_key(self.root, digest) for digest in digests])
+
     def presign_downloads(self, digests: Iterable[str]) -> list[str]:
         assert self._presigner is not None
         return self._presigner.get_urls([blob_key(self.root, digest) for digest in digests])
 
-    def publish_upload(self, token: str, digest: str) -> int:
-        """Re-hash the object a client put at the slot `token` and publish it as
-        `digest`; returns its size. Raises DigestMismatch (the object is deleted)."""
-        tmp = temp_key(self.root, token)
+    def publish_object(self, digest: str) -> int:
+        """Re-hash the object under `digest`'s key (put there by a client, perhaps by
+        another one than the caller) and return its size if it holds `digest`'s bytes.
+        Other bytes are deleted (DigestMismatch); nothing there is InvalidInput.
+
+        The bytes are read through a signed GET, in one streamed request: a file of
+        fsspec reads in ranged requests, which some stores (moto) serve by reading the
+        whole object for each range; and the response names the version it holds."""
+        assert self._presigner is not None
+        key = blob_key(self.root, digest)
+        [url] = self._presigner.get_urls([key])
         hasher, size = Hasher(), 0
-        try:
-            with self.fs.open(tmp, "rb", block_size=VERIFY_BLOCK) as stream:
-                while chunk := stream.read(VERIFY_BLOCK):
-                    hasher.update(chunk)
-                    size += len(chunk)
-        except FileNotFoundError:
-            raise InvalidInput(f"nothing was uploaded to slot {token} for {digest}") from None
-        self._publish_temp(tmp, hasher.hexdigest(), digest)
+        with httpx.stream("GET", url, timeout=VERIFY_TIMEOUT) as response:
+            if response.status_code == 404:
+                raise InvalidInput(f"nothing was uploaded for {digest}")
+            response.raise_for_status()
+            version = version_of(self.fs, response.headers)
+            for chunk in response.iter_bytes(VERIFY_BLOCK):
+                hasher.update(chunk)
+                size += len(chunk)
+        if hasher.hexdigest() != digest:
+            delete_if_unchanged(self.fs, key, version)
+            raise DigestMismatch(
+                f"the object uploaded for {digest} does not hash to it; it was deleted"
+            )
         return size
 
     def publish_pack(self, token: str, max_bytes: int) -> list[tuple[str, int]]:

@@ -1,8 +1,10 @@
 """Where blobs live under the store root: pure functions, no I/O.
 
-<root>/ab/abcd...      a published blob, fanned out by its digest's first 2 hex digits
-<root>/tmp/<token>     an upload in flight (streamed through the service, or put by a
-                       client through a presigned URL), published by the service once verified
+<root>/ab/abcd...      a blob, fanned out by its digest's first 2 hex digits; published
+                       once verified and recorded in the database (a client may put
+                       it there itself through a presigned URL)
+<root>/tmp/<token>     an upload in flight (streamed through the service, or a pack of
+                       small blobs a client put through a presigned URL)
 """
 
 import re

@@ -3,8 +3,10 @@ themselves, so large transfers never pass through the service.
 
 Only object stores sign: `presigner_for()` returns None for `file://` and `memory://`
 (and for a bucket whose credentials cannot sign), and the service then carries the
-bytes itself. A signed PUT only ever names a temporary key (see `BlobStore`): the
-service re-hashes what arrived there before publishing it under its digest.
+bytes itself. Every signed PUT creates its object only if the key is free (the
+headers in `put_headers` are part of the signature, see `preconditions`), so a URL
+can never overwrite a blob; the service re-hashes whatever arrives before anything
+may name it.
 """
 
 from datetime import timedelta
@@ -14,10 +16,15 @@ from typing import Any, Protocol
 from fsspec import AbstractFileSystem
 from fsspec.asyn import sync
 
+from registry.storage.preconditions import GCS_CREATE_ONLY, S3_CREATE_ONLY, protocols_of
+
 
 class Presigner(Protocol):
+    # Headers a PUT to one of the URLs must carry, exactly (they are signed).
+    put_headers: dict[str, str]
+
     def put_urls(self, keys: list[str]) -> list[str]:
-        """URLs a client may PUT one object's bytes to, one per key."""
+        """URLs a client may PUT one object's bytes to, one per key, if the key is free."""
 
     def get_urls(self, keys: list[str]) -> list[str]:
         """URLs a client may GET one object's bytes from, one per key."""
@@ -26,17 +33,19 @@ class Presigner(Protocol):
 class S3Presigner:
     """SigV4 query-string URLs from the filesystem's own client and credentials."""
 
+    put_headers = S3_CREATE_ONLY
+
     def __init__(self, fs: Any, ttl_seconds: int) -> None:
         self._fs = fs
         self._ttl = ttl_seconds
 
     def put_urls(self, keys: list[str]) -> list[str]:
-        return self._sign("put_object", keys)
+        return self._sign("put_object", keys, {"IfNoneMatch": "*"})
 
     def get_urls(self, keys: list[str]) -> list[str]:
-        return self._sign("get_object", keys)
+        return self._sign("get_object", keys, {})
 
-    def _sign(self, operation: str, keys: list[str]) -> list[str]:
+    def _sign(self, operation: str, keys: list[str], params: dict[str, str]) -> list[str]:
         async def sign_all() -> list[str]:
             urls = []
             for key in keys:
@@ -44,7 +53,9 @@ class S3Presigner:
                 s3 = await self._fs.get_s3(bucket)
                 urls.append(
                     await s3.generate_presigned_url(
-                        operation, Params={"Bucket": bucket, "Key": path}, ExpiresIn=self._ttl
+                        operation,
+                        Params={"Bucket": bucket, "Key": path, **params},
+                        ExpiresIn=self._ttl,
                     )
                 )
             return urls
@@ -54,6 +65,8 @@ class S3Presigner:
 
 class GCSPresigner:
     """V4 signed URLs (XML API), signed locally with a service account's private key."""
+
+    put_headers = GCS_CREATE_ONLY
 
     def __init__(self, fs: Any, credentials: Any, ttl_seconds: int) -> None:
         from google.auth.credentials import AnonymousCredentials
@@ -65,12 +78,12 @@ class GCSPresigner:
         self._ttl = timedelta(seconds=ttl_seconds)
 
     def put_urls(self, keys: list[str]) -> list[str]:
-        return [self._sign("PUT", key) for key in keys]
+        return [self._sign("PUT", key, self.put_headers) for key in keys]
 
     def get_urls(self, keys: list[str]) -> list[str]:
-        return [self._sign("GET", key) for key in keys]
+        return [self._sign("GET", key, {}) for key in keys]
 
-    def _sign(self, method: str, key: str) -> str:
+    def _sign(self, method: str, key: str, headers: dict[str, str]) -> str:
         bucket, path, _generation = self._fs.split_path(key)
         return str(
             self._client.bucket(bucket)
@@ -81,6 +94,7 @@ class GCSPresigner:
                 expiration=self._ttl,
                 credentials=self._credentials,
                 api_access_endpoint=self._fs._endpoint,
+                headers=headers,
             )
         )
 
@@ -91,7 +105,7 @@ def presigner_for(
     """A presigner for `fs`, or None when it cannot sign (local and memory stores;
     GCS without a service-account key: pass `signing_key` when the filesystem's own
     credentials, e.g. workload identity or anonymous, hold none)."""
-    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    protocols = protocols_of(fs)
     if protocols & {"s3", "s3a"}:
         return S3Presigner(fs, ttl_seconds)
     if protocols & {"gs", "gcs"}:

@@ -13,6 +13,7 @@ import pytest
 from registry.errors import DigestMismatch, InvalidInput
 from registry.storage.blob_store import BlobStore
 from registry.storage.layout import blob_key, temp_key
+from registry.storage.preconditions import delete_if_unchanged
 from sdk.digest import hash_bytes
 from sdk.framing import frame_header
 from tests.cloud import fake_gcs, gcs_signing_key, moto  # noqa: F401 (fixtures)
@@ -180,50 +181,106 @@ def test_only_object_stores_presign(store: BlobStore) -> None:
     assert store.presigns == (backend_of(store) in OBJECT_STORES)
 
 
+def test_unrecorded_other_bytes_under_a_digest_key_are_replaced(store: BlobStore) -> None:
+    """An object under a digest's key without a blob row is not trusted: whoever
+    stores that digest next re-hashes it, and wrong bytes give way to the right ones."""
+    data = b"the real bytes" * 1000
+    digest = hash_bytes(data)
+    key = blob_key(store.root, digest)
+    store.ensure_folder(key.rsplit("/", 1)[0])
+    store.fs.pipe_file(key, b"a lie about the digest")
+    store.put(digest, data)
+    assert store.read(digest) == data
+
+    store.fs.pipe_file(key, b"another lie")
+    writer = store.writer()
+    writer.write(data)
+    writer.publish(digest)
+    assert store.read(digest) == data
+    assert temp_objects(store) == []
+
+
 # ---- direct transfer (object stores) ---------------------------------------------------
 
 
-def test_presigned_upload_is_verified_then_published(bucket: BlobStore) -> None:
+def test_presigned_upload_to_the_digest_key_is_verified(bucket: BlobStore) -> None:
     data = os.urandom(3 * MiB)
     digest = hash_bytes(data)
-    [(token, url)] = bucket.presign_uploads(1)
-    assert digest not in url and token in url  # the client writes a temporary key only
-    assert httpx.put(url, content=data).status_code == 200
-    assert not bucket.exists(digest)
-    assert bucket.publish_upload(token, digest) == len(data)
+    [url] = bucket.presign_blob_uploads([digest])
+    assert httpx.URL(url).path.endswith(f"/{digest[:2]}/{digest}")
+    assert httpx.put(url, content=data, headers=bucket.put_headers).status_code == 200
+    assert bucket.publish_object(digest) == len(data)
     [download] = bucket.presign_downloads([digest])
     assert httpx.get(download).content == data
-    assert temp_objects(bucket) == []
+    assert temp_objects(bucket) == []  # no temporary copy, nothing left behind
 
 
-def test_presigned_upload_with_other_bytes_is_deleted(bucket: BlobStore) -> None:
+def test_signed_puts_carry_a_signed_create_if_absent_precondition(bucket: BlobStore) -> None:
+    """A client cannot drop the precondition: it is part of the signature, so no URL
+    can overwrite a blob published after the URL was signed."""
+    digest = hash_bytes(b"any")
+    [url] = bucket.presign_blob_uploads([digest])
+    [(_token, slot)] = bucket.presign_uploads(1)
+    for signed in (url, slot):
+        params = httpx.URL(signed).params
+        signed_headers = params.get("X-Amz-SignedHeaders") or params["X-Goog-SignedHeaders"]
+        assert {name.lower() for name in bucket.put_headers} <= set(signed_headers.split(";"))
+
+
+def test_wrong_bytes_put_to_a_digest_key_are_deleted(bucket: BlobStore) -> None:
     claimed = hash_bytes(b"the real file")
-    [(token, url)] = bucket.presign_uploads(1)
-    httpx.put(url, content=b"something else").raise_for_status()
+    [url] = bucket.presign_blob_uploads([claimed])
+    httpx.put(url, content=b"something else", headers=bucket.put_headers).raise_for_status()
     with pytest.raises(DigestMismatch, match=claimed):
-        bucket.publish_upload(token, claimed)
+        bucket.publish_object(claimed)
     assert not bucket.exists(claimed)
-    assert temp_objects(bucket) == []
-
-
-def test_publishing_an_empty_slot_is_refused(bucket: BlobStore) -> None:
-    [(token, _url)] = bucket.presign_uploads(1)
     with pytest.raises(InvalidInput, match="nothing was uploaded"):
-        bucket.publish_upload(token, hash_bytes(b"never sent"))
+        bucket.publish_object(claimed)
 
 
 def test_presigned_pack_of_small_blobs(bucket: BlobStore) -> None:
     blobs = [f"small {i}".encode() for i in range(50)] + [b""]
     pack = b"".join(frame_header(hash_bytes(b), len(b)) + b for b in blobs)
     [(token, url)] = bucket.presign_uploads(1)
-    httpx.put(url, content=pack).raise_for_status()
+    tmp_path = temp_key(bucket.root, token).split("/", 1)[1]
+    assert httpx.URL(url).path.endswith(f"/{tmp_path}")
+    httpx.put(url, content=pack, headers=bucket.put_headers).raise_for_status()
     published = bucket.publish_pack(token, max_bytes=MiB)
     assert published == [(hash_bytes(b), len(b)) for b in blobs]
     assert sorted(bucket.iter_digests()) == sorted({hash_bytes(b) for b in blobs})
     assert temp_objects(bucket) == []
 
 
-def test_presigned_url_cannot_reach_a_digest_key(bucket: BlobStore) -> None:
-    urls = [url for _token, url in bucket.presign_uploads(3)]
-    tmp_path = temp_key(bucket.root).rsplit("/", 1)[0].split("/", 1)[1]
-    assert all(f"/{tmp_path}/" in httpx.URL(url).path for url in urls)
+# ---- S3 (moto enforces preconditions; fake-gcs-server ignores them) --------------------
+
+
+@pytest.fixture
+def s3_bucket(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[BlobStore]:
+    yield from _store_on("s3", request, tmp_path, monkeypatch)
+
+
+def test_a_signed_put_cannot_overwrite_an_object(s3_bucket: BlobStore) -> None:
+    data = b"published"
+    digest = hash_bytes(data)
+    [url] = s3_bucket.presign_blob_uploads([digest])
+    headers = s3_bucket.put_headers
+    assert httpx.put(url, content=data, headers=headers).status_code == 200
+    assert httpx.put(url, content=b"later lie", headers=headers).status_code == 412
+    assert s3_bucket.read(digest) == data
+
+
+def test_a_stale_delete_leaves_the_object_that_replaced_the_bad_one(
+    s3_bucket: BlobStore,
+) -> None:
+    data = b"honest bytes"
+    key = blob_key(s3_bucket.root, hash_bytes(data))
+    s3_bucket.fs.pipe_file(key, b"bad bytes")
+    bad = s3_bucket.fs.info(key)["ETag"]
+    s3_bucket.fs.rm(key)  # someone else deleted them, then an honest client put its bytes
+    s3_bucket.fs.pipe_file(key, data)
+    delete_if_unchanged(s3_bucket.fs, key, bad)
+    assert s3_bucket.fs.cat_file(key) == data
+    delete_if_unchanged(s3_bucket.fs, key, s3_bucket.fs.info(key)["ETag"])
+    assert not s3_bucket.fs.exists(key)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -84,21 +85,115 @@ def test_logged_artifact_downloads_byte_for_byte_without_bytes_through_the_servi
     fetched.verify(target)
 
 
-def test_bytes_put_in_a_slot_must_match_the_claimed_digest(service: Server) -> None:
-    claimed = hash_bytes(b"what the commit will name")
+def blob_url(api: httpx.Client, digest: str) -> tuple[str, dict[str, str]]:
+    offer = api.post("/blobs/uploads", json={"digests": [digest]}).json()
+    return offer["blobs"][digest], offer["headers"]
+
+
+def missing(api: httpx.Client, digest: str) -> bool:
+    return api.post("/blobs/missing", json={"digests": [digest]}).json()["digests"] == [digest]
+
+
+def log_file(root: Path, name: str, data: bytes) -> sdk.Artifact:
+    art = sdk.Artifact(name, type="dataset")
+    art.add_file(str(make_tree(root, {"f.bin": data}) / "f.bin"))
+    art.save()
+    return art
+
+
+def downloaded(art: sdk.Artifact, target: Path) -> bytes:
+    return Path(sdk.Api().artifact(art.qualified_name).download(target), "f.bin").read_bytes()
+
+
+def test_wrong_bytes_put_under_a_digest_are_deleted_and_never_published(
+    service: Server, tmp_path: Path
+) -> None:
+    data = os.urandom(2 * MiB)
+    claimed = hash_bytes(data)
     with service.api() as api:
-        [slot] = api.post("/blobs/uploads", json={"count": 1}).json()["slots"]
-        httpx.put(slot["url"], content=b"something else entirely").raise_for_status()
-        done = {"blobs": [{"token": slot["token"], "digest": claimed}]}
+        url, headers = blob_url(api, claimed)
+        httpx.put(url, content=b"not those bytes", headers=headers).raise_for_status()
+        done = {"digests": [claimed]}
         refused = api.post("/blobs/uploads/complete", json=done)
         assert refused.status_code == 422
         assert claimed in refused.json()["detail"]
-        assert api.post("/blobs/missing", json={"digests": [claimed]}).json() == {
-            "digests": [claimed]
-        }
+        assert missing(api, claimed)
         again = api.post("/blobs/uploads/complete", json=done)
-        assert again.status_code == 422  # the slot's object was deleted
+        assert again.status_code == 422  # the object was deleted
         assert "nothing was uploaded" in again.json()["detail"]
+    art = log_file(tmp_path / "data", "after-a-lie", data)
+    assert downloaded(art, tmp_path / "out") == data
+
+
+def test_an_object_without_its_blob_row_is_not_published_until_re_verified(
+    service: Server,
+) -> None:
+    data = os.urandom(2 * MiB)
+    digest = hash_bytes(data)
+    with service.api() as api:
+        url, headers = blob_url(api, digest)
+        httpx.put(url, content=data, headers=headers).raise_for_status()
+        assert missing(api, digest)  # in the bucket, but nobody had it verified
+        url, headers = blob_url(api, digest)  # the next uploader of the same file
+        httpx.put(url, content=data, headers=headers)  # 412 where the store enforces it
+        assert api.post("/blobs/uploads/complete", json={"digests": [digest]}).status_code == 201
+        assert not missing(api, digest)
+        offer = api.post("/blobs/uploads", json={"digests": [digest]}).json()
+        assert offer["blobs"] == {}  # a published blob gets no URL
+
+
+def test_the_next_uploader_re_verifies_unrecorded_wrong_bytes(
+    service: Server, tmp_path: Path
+) -> None:
+    """A client put other bytes under a digest and never completed: an honest upload
+    of that digest meets them (412 on S3), has them re-hashed and deleted, and puts
+    its own."""
+    data = os.urandom(2 * MiB)
+    digest = hash_bytes(data)
+    with service.api() as api:
+        url, headers = blob_url(api, digest)
+        httpx.put(url, content=b"squatting", headers=headers).raise_for_status()
+    art = log_file(tmp_path / "data", "squatted", data)
+    assert downloaded(art, tmp_path / "out") == data
+
+
+def test_a_blob_whose_key_stays_contested_goes_through_the_service(
+    service: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its last round against a key held by wrong bytes (a client re-putting
+    them each time), the SDK sends the blob through the service, which re-hashes what
+    it finds there and replaces it."""
+    monkeypatch.setattr("sdk.direct.PUT_ATTEMPTS", 0)  # every round already lost
+    data = os.urandom(2 * MiB)
+    digest = hash_bytes(data)
+    with service.api() as api:
+        url, headers = blob_url(api, digest)
+        httpx.put(url, content=b"squatting", headers=headers).raise_for_status()
+    before = blob_bytes_received(service)
+    art = log_file(tmp_path / "data", "contested", data)
+    assert blob_bytes_received(service) - before >= len(data)  # it went through the service
+    assert downloaded(art, tmp_path / "out") == data
+
+
+def test_concurrent_uploads_of_the_same_blob_both_succeed(service: Server, tmp_path: Path) -> None:
+    data = os.urandom(4 * MiB)
+    with service.api() as api:  # both asked before either put: both get a URL
+        offers = [blob_url(api, hash_bytes(data)) for _ in range(2)]
+        with ThreadPoolExecutor(2) as pool:
+            puts = list(pool.map(lambda o: httpx.put(o[0], content=data, headers=o[1]), offers))
+        assert sorted(put.status_code for put in puts)[0] == 200
+        done = {"digests": [hash_bytes(data)]}
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(
+                pool.map(lambda _: api.post("/blobs/uploads/complete", json=done), range(2))
+            )
+        assert [answer.status_code for answer in answers] == [201, 201]
+
+    other = os.urandom(4 * MiB)
+    with ThreadPoolExecutor(2) as pool:
+        arts = list(pool.map(lambda i: log_file(tmp_path / f"d{i}", f"same-{i}", other), range(2)))
+    for i, art in enumerate(arts):
+        assert downloaded(art, tmp_path / f"out{i}") == other
 
 
 def test_bad_requests_are_typed_errors(service: Server) -> None:
@@ -106,6 +201,7 @@ def test_bad_requests_are_typed_errors(service: Server) -> None:
         unknown = hash_bytes(b"never uploaded")
         assert api.post("/blobs/downloads", json={"digests": [unknown]}).status_code == 404
         assert api.post("/blobs/uploads", json={"count": 0}).status_code == 422
+        assert api.post("/blobs/uploads", json={"digests": ["../x"]}).status_code == 422
         bad_token = {"packs": ["../../ab/cd"]}
         response = api.post("/blobs/uploads/complete", json=bad_token)
         assert response.status_code == 422
