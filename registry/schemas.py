@@ -303,3 +303,21 @@ class DownloadUrls(BaseModel):
 
     direct: bool
     urls: dict[str, str]
+
+
+class ErrorMessage(BaseModel):
+    """Every refusal: a message naming the problem."""
+
+    detail: str
+
+
+class ValidationProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequest(BaseModel):
+    """422: a message, or (a body or parameter of the wrong shape) one problem per place."""
+
+    detail: str | list[ValidationProblem]

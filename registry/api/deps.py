@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from automations import bus
 from automations.egress import EgressPolicy
 from automations.secrets import SecretBox
+from registry.limits import Limits
 from registry.services import events
 from registry.storage.blob_store import BlobStore
 
@@ -80,6 +81,10 @@ async def get_egress_policy(request: Request) -> EgressPolicy:
     return request.app.state.egress_policy
 
 
+async def get_limits(request: Request) -> Limits:
+    return request.app.state.limits
+
+
 async def get_blob_store(request: Request) -> BlobStore:
     # Async only to skip the thread hop FastAPI makes for a sync dependency.
     return request.app.state.blob_store
@@ -92,3 +97,4 @@ BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 EgressPolicyDep = Annotated[EgressPolicy, Depends(get_egress_policy)]
+LimitsDep = Annotated[Limits, Depends(get_limits)]

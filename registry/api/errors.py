@@ -1,4 +1,7 @@
-"""One mapping from service errors to HTTP responses: `{"detail": message}`."""
+"""One mapping from service errors to HTTP responses: `{"detail": message}`, and the
+declaration of those responses in the OpenAPI document."""
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -7,6 +10,29 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from registry.errors import RegistryError
+from registry.schemas import ErrorMessage, InvalidRequest
+
+# What any API route may answer besides its success (registry/errors.py).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorMessage, "description": "Not found"},
+    409: {"model": ErrorMessage, "description": "Conflicts with stored state"},
+    413: {"model": ErrorMessage, "description": "Over a size limit (STRATA_MAX_*)"},
+    422: {"model": InvalidRequest, "description": "Invalid input"},
+    503: {"model": ErrorMessage, "description": "The database is busy; retry"},
+}
+# The same for a route whose own media type is not JSON (FastAPI would give a `model`
+# the route's media type): by reference to the components the other routes declare.
+ERROR_RESPONSES_BY_REFERENCE: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{response['model'].__name__}"}
+            }
+        },
+    }
+    for status, response in ERROR_RESPONSES.items()
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -35,5 +61,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 status_code=422,
                 content={"detail": "request body nests deeper than the JSON decoder allows"},
+            )
+        # Any other failure to read the body (it is not UTF-8, say) is the body's fault.
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            return JSONResponse(
+                status_code=422,
+                content={"detail": f"request body is not valid UTF-8 JSON: {exc.__cause__}"},
             )
         return await http_exception_handler(request, exc)
