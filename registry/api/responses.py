@@ -23,8 +23,9 @@ class OctetStream(StreamingResponse):
 
 
 _BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-# `openapi_extra` of routes that read their body as raw bytes (`request.stream()`).
-BINARY_BODY = {"requestBody": {"required": True, "content": _BINARY}}
+# `openapi_extra` of routes that read their body as raw bytes (`request.stream()`);
+# an empty body is an empty blob, or a batch of none.
+BINARY_BODY = {"requestBody": {"required": False, "content": _BINARY}}
 # `responses` of routes that answer raw bytes.
 BINARY_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": _BINARY},
