@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from registry.errors import RegistryError
@@ -45,6 +45,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # Two requests created the same row at once; the loser may simply retry.
         return JSONResponse(
             status_code=409, content={"detail": "a concurrent change conflicted; retry"}
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (PostgreSQL refuses NUL characters in text
+        # and JSON, for one) is the request's fault, whatever the route.
+        return JSONResponse(
+            status_code=422, content={"detail": f"a value cannot be stored: {exc.orig}"}
         )
 
     @app.exception_handler(OperationalError)

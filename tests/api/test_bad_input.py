@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from unittest.mock import ANY
 from urllib.parse import quote
 
 import httpx
@@ -469,3 +470,31 @@ def test_a_metric_timestamp_without_offset_is_utc(reg):
     point = {"key": "loss", "step": 0, "value": 0.5, "timestamp": "2026-01-01T12:00:00"}
     assert reg.api.post(path, json={"points": [point]}).status_code == 204
     assert reg.api.get(path).json()[0]["timestamp"] == "2026-01-01T12:00:00Z"
+
+
+# ---- values a database cannot hold (found by schemathesis on PostgreSQL) --------------
+
+
+def test_nul_characters_are_kept_or_refused_never_a_server_error(reg):
+    """PostgreSQL refuses NUL in text and JSON; SQLite keeps it. Either way a client
+    gets its value back or a 422, never a 500."""
+    run = reg.api.post(f"/projects/{PROJECT}/runs", json={}).json()["run"]["id"]
+    point = {"key": "lo\x00ss", "step": 0, "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}
+    metrics = f"/projects/{PROJECT}/runs/{run}/metrics"
+    response = reg.api.post(metrics, json={"points": [point]})
+    assert response.status_code in (204, 422), response.text
+    stored = reg.api.get(metrics).json()
+    assert stored == ([] if response.status_code == 422 else [{**point, "timestamp": ANY}])
+    for body in ({"name": "a\x00b"}, {"config": {"k": "a\x00b"}}, {"summary": {"a\x00": 1}}):
+        response = reg.api.patch(f"/projects/{PROJECT}/runs/{run}", json=body)
+        assert response.status_code in (200, 422), response.text
+        if response.status_code == 200:
+            assert {k: response.json()[k] for k in body} == body
+    url = f"{collection_url(PROJECT, GOOD)}/versions/v1"
+    response = reg.api.patch(url, json={"description": "x\x00y"})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert "NUL" in response.json()["detail"]
+    reg.api.patch(url, json={"description": ""})
+    reg.good_versions = versions(reg.api, PROJECT, GOOD)
+    reg.assert_intact()
