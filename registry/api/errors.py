@@ -1,6 +1,8 @@
 """One mapping from service errors to HTTP responses: `{"detail": message}`, and the
 declaration of those responses in the OpenAPI document."""
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -76,4 +78,25 @@ def install_error_handlers(app: FastAPI) -> None:
                 status_code=422,
                 content={"detail": f"request body is not valid UTF-8 JSON: {exc.__cause__}"},
             )
+        if exc.status_code == 405:
+            exc.headers = {"Allow": ", ".join(allowed_methods(request))}
         return await http_exception_handler(request, exc)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document gives the request's path (Starlette names only
+    those of the first route matching it, when the path's methods come from several
+    routers)."""
+    path = request.url.path
+    methods = {
+        method.upper()
+        for template, operations in request.app.openapi()["paths"].items()
+        if _template(template).fullmatch(path)
+        for method in operations
+    }
+    return sorted(methods)
+
+
+@lru_cache(maxsize=512)
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
