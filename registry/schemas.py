@@ -3,22 +3,30 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from registry.db import MAX_INT64
 
 
-class DigestList(BaseModel):
+class RequestBody(BaseModel):
+    """A JSON body taken as its schema types it: `false` is no number, `0` no boolean
+    and a number no time (pydantic's lax coercions would take them, against the
+    OpenAPI document)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class DigestList(RequestBody):
     digests: list[str] = Field(max_length=100_000)
 
 
-class RunRef(BaseModel):
+class RunRef(RequestBody):
     project: str
     id: str
 
 
-class VersionCreate(BaseModel):
+class VersionCreate(RequestBody):
     type: str
     manifest_digest: str
     description: str = ""
@@ -29,14 +37,14 @@ class VersionCreate(BaseModel):
     ttl_seconds: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
-class VersionUpdate(BaseModel):
+class VersionUpdate(RequestBody):
     description: str | None = None
     metadata: dict[str, Any] | None = None
     aliases: list[str] | None = None
     tags: list[str] | None = None
 
 
-class AliasTarget(BaseModel):
+class AliasTarget(RequestBody):
     version: str
 
 
@@ -98,7 +106,7 @@ class CollectionPublic(BaseModel):
     updated_at: datetime
 
 
-class CollectionUpdate(BaseModel):
+class CollectionUpdate(RequestBody):
     description: str | None = None
     tags: list[str] | None = None
 
@@ -108,7 +116,7 @@ class ProjectPublic(BaseModel):
     created_at: datetime
 
 
-class RunCreate(BaseModel):
+class RunCreate(RequestBody):
     id: str | None = None
     name: str = ""
     job_type: str = ""
@@ -117,7 +125,7 @@ class RunCreate(BaseModel):
     resume: bool = False
 
 
-class RunUpdate(BaseModel):
+class RunUpdate(RequestBody):
     name: str | None = None
     config: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
@@ -164,7 +172,7 @@ class MetricBatch(TypedDict):
     points: list[MetricPoint]
 
 
-class RunInputCreate(BaseModel):
+class RunInputCreate(RequestBody):
     """The version a run used: `project` or `registry` names the collection's owner."""
 
     project: str | None = None
@@ -173,7 +181,7 @@ class RunInputCreate(BaseModel):
     version: str
 
 
-class RegistryCreate(BaseModel):
+class RegistryCreate(RequestBody):
     name: str
     description: str = ""
     allowed_types: list[str] = Field(default_factory=list, max_length=100)
@@ -181,7 +189,7 @@ class RegistryCreate(BaseModel):
     protected_aliases: list[str] = Field(default_factory=list, max_length=100)
 
 
-class RegistryUpdate(BaseModel):
+class RegistryUpdate(RequestBody):
     description: str | None = None
     allowed_types: list[str] | None = Field(default=None, max_length=100)
     visibility: str | None = None
@@ -198,7 +206,7 @@ class RegistryPublic(BaseModel):
     updated_at: datetime
 
 
-class LinkCreate(BaseModel):
+class LinkCreate(RequestBody):
     """The project version to link, and portfolio aliases to give it."""
 
     project: str
@@ -230,7 +238,7 @@ class LineagePublic(BaseModel):
     truncated: bool
 
 
-class QueryRequest(BaseModel):
+class QueryRequest(RequestBody):
     """A search: `filter` in the filter language (see registry/query), within an
     optional project, registry or collection; `registry_filter` and
     `collection_filter` narrow a search of versions to matching registries and
@@ -268,7 +276,7 @@ class RunPage(BaseModel):
     next_cursor: str | None
 
 
-class UploadSlotsRequest(BaseModel):
+class UploadSlotsRequest(RequestBody):
     count: int = Field(ge=1, le=1000)
 
 
@@ -286,12 +294,12 @@ class UploadSlots(BaseModel):
     pack_max_bytes: int
 
 
-class UploadedBlob(BaseModel):
+class UploadedBlob(RequestBody):
     token: str
     digest: str
 
 
-class UploadsDone(BaseModel):
+class UploadsDone(RequestBody):
     """Slots the client filled: one blob each, or a pack of framed small blobs."""
 
     blobs: list[UploadedBlob] = Field(default_factory=list, max_length=1000)

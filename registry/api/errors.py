@@ -84,17 +84,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method the OpenAPI document gives the request's path (Starlette names only
-    those of the first route matching it, when the path's methods come from several
-    routers)."""
-    path = request.url.path
-    methods = {
-        method.upper()
-        for template, operations in request.app.openapi()["paths"].items()
-        if _template(template).fullmatch(path)
-        for method in operations
-    }
-    return sorted(methods)
+    """The methods the OpenAPI document gives the request's path: those of its most
+    specific templates (`/blobs/batch` before `/blobs/{digest}`). Starlette would name
+    only those of the first route matching it, when they come from several routers."""
+    paths = request.app.openapi()["paths"]
+    matching = [t for t in paths if _template(t).fullmatch(request.url.path)]
+    fewest = min((t.count("{") for t in matching), default=0)
+    return sorted({m.upper() for t in matching if t.count("{") == fewest for m in paths[t]})
 
 
 @lru_cache(maxsize=512)

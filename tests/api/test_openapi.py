@@ -240,18 +240,13 @@ def test_stateful_scenarios_follow_the_links(service, schema, http):
 
 def test_a_method_a_path_does_not_serve_is_405_naming_those_it_does(service, http):
     """Starlette's `Allow` names the methods of the first route matching a path; paths
-    whose methods come from several routers must still name them all."""
+    whose methods come from several routers must still name them all (and a fixed path,
+    `/blobs/batch`, only its own, not those of `/blobs/{digest}`)."""
     srv, _ = service
     paths = http.get(f"{srv.url}/openapi.json").json()["paths"]
     for template, operations in paths.items():
         path = re.sub(r"\{[^/]+?\}", "x", template)
-        served = {
-            method.upper()
-            for other, methods in paths.items()
-            if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(other)), path)
-            for method in methods
-        }
-        assert {m.upper() for m in operations} <= served
         response = http.request("TRACE", f"{srv.url}{path}")
         assert response.status_code == 405, (template, response.text)
-        assert set(response.headers["allow"].split(", ")) == served, template
+        allowed = {method.upper() for method in operations}
+        assert set(response.headers["allow"].split(", ")) == allowed, template
