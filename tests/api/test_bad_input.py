@@ -519,3 +519,19 @@ def test_values_are_taken_as_their_declared_type_not_coerced(reg):
     assert_refused(reg.api.patch(url, json={"description": 5}), "description", status=422)
     assert_refused(reg.api.post("/query/versions", json={"limit": "10"}), "limit", status=422)
     reg.assert_intact()
+
+
+def test_a_metric_automation_takes_numbers_only_as_numbers(reg):
+    event = {
+        "scope": {"type": "project", "name": PROJECT},
+        "event": "run.metric.threshold",
+        "filter": {"kind": "metric_threshold", "name": "loss", "cmp": "<", "threshold": 0.5},
+    }
+    body = {"event": event, "action": {"action": "no_op"}, "name": "strict-numbers"}
+    for wrong in ({"threshold": False}, {"threshold": "0.5"}, {"window": True}):
+        bad = {**body, "event": {**event, "filter": {**event["filter"], **wrong}}}
+        assert_refused(reg.api.post("/automations", json=bad), *wrong, status=422)
+    assert reg.api.get("/automations/strict-numbers").status_code == 404
+    created = reg.api.post("/automations", json=body)
+    assert created.status_code == 201, created.text
+    assert reg.api.delete("/automations/strict-numbers").status_code == 204
