@@ -521,7 +521,7 @@ def test_values_are_taken_as_their_declared_type_not_coerced(reg):
     reg.assert_intact()
 
 
-def test_a_metric_automation_takes_numbers_only_as_numbers(reg):
+def test_an_automation_takes_numbers_and_booleans_only_as_such(reg):
     event = {
         "scope": {"type": "project", "name": PROJECT},
         "event": "run.metric.threshold",
@@ -531,7 +531,11 @@ def test_a_metric_automation_takes_numbers_only_as_numbers(reg):
     for wrong in ({"threshold": False}, {"threshold": "0.5"}, {"window": True}):
         bad = {**body, "event": {**event, "filter": {**event["filter"], **wrong}}}
         assert_refused(reg.api.post("/automations", json=bad), *wrong, status=422)
+    assert_refused(reg.api.post("/automations", json={**body, "enabled": 1}), "enabled")
     assert reg.api.get("/automations/strict-numbers").status_code == 404
     created = reg.api.post("/automations", json=body)
     assert created.status_code == 201, created.text
+    patch = reg.api.patch("/automations/strict-numbers", json={"enabled": 0})
+    assert_refused(patch, "enabled", status=422)
+    assert reg.api.get("/automations/strict-numbers").json()["enabled"] is True
     assert reg.api.delete("/automations/strict-numbers").status_code == 204
