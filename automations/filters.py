@@ -47,9 +47,10 @@ class MetricThreshold(BaseModel):
     kind: Literal["metric_threshold"] = "metric_threshold"
     name: str = Field(min_length=1, max_length=256)
     agg: Aggregate = "last"
-    window: int = Field(default=1, ge=1, le=MAX_WINDOW)
+    window: int = Field(default=1, ge=1, le=MAX_WINDOW, strict=True)
     cmp: Comparison
-    threshold: float = Field(allow_inf_nan=False)
+    # Strict: a JSON `false` is no number (ints still are).
+    threshold: float = Field(allow_inf_nan=False, strict=True)
 
 
 class MetricChange(BaseModel):
@@ -61,10 +62,10 @@ class MetricChange(BaseModel):
     kind: Literal["metric_change"] = "metric_change"
     name: str = Field(min_length=1, max_length=256)
     agg: Aggregate = "last"
-    window: int = Field(default=1, ge=1, le=MAX_WINDOW)
+    window: int = Field(default=1, ge=1, le=MAX_WINDOW, strict=True)
     direction: Direction = "any"
-    amount: float = Field(gt=0, allow_inf_nan=False)
-    relative: bool = False
+    amount: float = Field(gt=0, allow_inf_nan=False, strict=True)
+    relative: bool = Field(default=False, strict=True)
 
 
 MetricFilter = MetricThreshold | MetricChange

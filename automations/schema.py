@@ -194,7 +194,7 @@ class NewAutomation(BaseModel):
     action: Action
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     description: str = Field(default="", max_length=10_000)
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)  # a JSON 0 is no boolean
 
     @model_validator(mode="after")
     def _check_templates(self) -> "NewAutomation":
@@ -214,7 +214,7 @@ class AutomationUpdate(BaseModel):
 
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     description: str | None = Field(default=None, max_length=10_000)
-    enabled: bool | None = None
+    enabled: bool | None = Field(default=None, strict=True)
     event: Trigger | None = None
     action: Action | None = None
 

@@ -314,6 +314,7 @@ def build_strata(
                             aliases=[a for a in [coll.alias_of(v.index)] if a],
                             tags=list(v.tags),
                         ),
+                        settings.limits,
                     )
             done = batch[-1].name
             _log(f"strata: committed through {done} ({time.perf_counter() - t0:.0f} s)")

@@ -15,8 +15,9 @@ from automations.scheduler import PeriodicJob, start_scheduler
 from automations.secrets import SecretBox
 from automations.worker import DeliveryWorker
 from registry.api.access import route_roles
+from registry.api.body_limit import LimitBodySize
 from registry.api.deps import authorize
-from registry.api.errors import install_error_handlers
+from registry.api.errors import ERROR_RESPONSES, install_error_handlers
 from registry.api.routes import (
     api_keys,
     artifacts,
@@ -77,12 +78,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
+    app.state.limits = settings.limits
     install_error_handlers(app)
     body_bytes = BodyBytes()
     app.add_middleware(CountBodyBytes, counter=body_bytes)
+    app.add_middleware(LimitBodySize, limits=settings.limits)
     routers = (direct, blobs, artifacts, projects, registries, resolve, queries, runs)
     for module in (*routers, automations, integrations, deliveries, api_keys):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

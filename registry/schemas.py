@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from registry.db import MAX_INT64
@@ -19,16 +19,24 @@ def _assume_utc(moment: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
 
 
-class DigestList(BaseModel):
+class RequestBody(BaseModel):
+    """A JSON body taken as its schema types it: `false` is no number, `0` no boolean
+    and a number no time (pydantic's lax coercions would take them, against the
+    OpenAPI document)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class DigestList(RequestBody):
     digests: list[str] = Field(max_length=100_000)
 
 
-class RunRef(BaseModel):
+class RunRef(RequestBody):
     project: str
     id: str
 
 
-class VersionCreate(BaseModel):
+class VersionCreate(RequestBody):
     type: str
     manifest_digest: str
     description: str = ""
@@ -39,14 +47,14 @@ class VersionCreate(BaseModel):
     ttl_seconds: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
-class VersionUpdate(BaseModel):
+class VersionUpdate(RequestBody):
     description: str | None = None
     metadata: dict[str, Any] | None = None
     aliases: list[str] | None = None
     tags: list[str] | None = None
 
 
-class AliasTarget(BaseModel):
+class AliasTarget(RequestBody):
     version: str
 
 
@@ -108,7 +116,7 @@ class CollectionPublic(BaseModel):
     updated_at: datetime
 
 
-class CollectionUpdate(BaseModel):
+class CollectionUpdate(RequestBody):
     description: str | None = None
     tags: list[str] | None = None
 
@@ -126,7 +134,7 @@ class StorageUsage(BaseModel):
     reclaimable_bytes: int
 
 
-class RunCreate(BaseModel):
+class RunCreate(RequestBody):
     id: str | None = None
     name: str = ""
     job_type: str = ""
@@ -143,7 +151,7 @@ class RunCreate(BaseModel):
     created_at: UtcDatetime | None = None
 
 
-class RunUpdate(BaseModel):
+class RunUpdate(RequestBody):
     name: str | None = None
     config: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
@@ -190,7 +198,7 @@ class MetricBatch(TypedDict):
     allow_nonfinite: NotRequired[bool]
 
 
-class RunInputCreate(BaseModel):
+class RunInputCreate(RequestBody):
     """The version a run used: `project` or `registry` names the collection's owner."""
 
     project: str | None = None
@@ -199,7 +207,7 @@ class RunInputCreate(BaseModel):
     version: str
 
 
-class RegistryCreate(BaseModel):
+class RegistryCreate(RequestBody):
     name: str
     description: str = ""
     allowed_types: list[str] = Field(default_factory=list, max_length=100)
@@ -207,7 +215,7 @@ class RegistryCreate(BaseModel):
     protected_aliases: list[str] = Field(default_factory=list, max_length=100)
 
 
-class RegistryUpdate(BaseModel):
+class RegistryUpdate(RequestBody):
     description: str | None = None
     allowed_types: list[str] | None = Field(default=None, max_length=100)
     visibility: str | None = None
@@ -224,7 +232,7 @@ class RegistryPublic(BaseModel):
     updated_at: datetime
 
 
-class LinkCreate(BaseModel):
+class LinkCreate(RequestBody):
     """The project version to link, and portfolio aliases to give it."""
 
     project: str
@@ -256,7 +264,7 @@ class LineagePublic(BaseModel):
     truncated: bool
 
 
-class QueryRequest(BaseModel):
+class QueryRequest(RequestBody):
     """A search: `filter` in the filter language (see registry/query), within an
     optional project, registry or collection; `registry_filter` and
     `collection_filter` narrow a search of versions to matching registries and
@@ -294,7 +302,7 @@ class RunPage(BaseModel):
     next_cursor: str | None
 
 
-class UploadSlotsRequest(BaseModel):
+class UploadSlotsRequest(RequestBody):
     """`count` slots for packs of small blobs, and a URL for each large blob in `digests`."""
 
     count: int = Field(default=0, ge=0, le=1000)
@@ -329,7 +337,7 @@ class UploadSlots(BaseModel):
     pack_max_bytes: int
 
 
-class UploadsDone(BaseModel):
+class UploadsDone(RequestBody):
     """What the client put: large blobs under their digests' keys, packs in slots."""
 
     digests: list[str] = Field(default_factory=list, max_length=1000)
@@ -343,7 +351,7 @@ class DownloadUrls(BaseModel):
     urls: dict[str, str]
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestBody):
     name: str
     role: str = "read"
 
@@ -366,7 +374,7 @@ class ApiKeyCreated(BaseModel):
     secret: str
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(RequestBody):
     role: str = "member"
 
 
@@ -387,3 +395,21 @@ class AliasMovePublic(BaseModel):
     to_version: str | None
     actor: str
     created_at: datetime
+
+
+class ErrorMessage(BaseModel):
+    """Every refusal: a message naming the problem."""
+
+    detail: str
+
+
+class ValidationProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequest(BaseModel):
+    """422: a message, or (a body or parameter of the wrong shape) one problem per place."""
+
+    detail: str | list[ValidationProblem]

@@ -16,6 +16,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from automations.delivery import DEFAULT_RETRY_SCHEDULE
+from registry.limits import Limits
+
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -46,6 +49,19 @@ class Settings(BaseSettings):
     # (and a version's bytes once it was deleted) this long ago; uploads that are not
     # recorded yet get at least the upload URL lifetime as well.
     gc_grace_seconds: int = Field(default=3600, ge=0)
+
+    # Limits on one request (registry/limits.py). Bodies over theirs are refused (413)
+    # as soon as Content-Length, or the bytes received, pass it.
+    max_request_bytes: int = Field(default=16 * MIB, ge=64 * 1024)
+    # The framed small blobs of one `POST /blobs/batch`, and one `PUT /blobs/{digest}`.
+    max_batch_bytes: int = Field(default=64 * MIB, ge=1024)
+    max_blob_bytes: int = Field(default=1024**4, ge=1)
+    max_manifest_bytes: int = Field(default=512 * MIB, ge=1024)
+    max_manifest_entries: int = Field(default=1_000_000, ge=1)
+    max_filter_bytes: int = Field(default=64 * 1024, ge=64)
+    max_filter_depth: int = Field(default=20, ge=1, le=100)
+    max_filter_conditions: int = Field(default=200, ge=1)
+    max_metadata_value_bytes: int = Field(default=64 * 1024, ge=16)
 
     # Automations. Integration secrets are encrypted with this key; without one, a
     # random key is created in $STRATA_HOME/secret.key (fine for one machine; give
@@ -90,6 +106,20 @@ class Settings(BaseSettings):
         if self.auth is not None:
             return self.auth
         return not listens_on_loopback_only(self.host)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            request_bytes=self.max_request_bytes,
+            batch_bytes=self.max_batch_bytes,
+            blob_bytes=self.max_blob_bytes,
+            manifest_bytes=self.max_manifest_bytes,
+            manifest_entries=self.max_manifest_entries,
+            filter_bytes=self.max_filter_bytes,
+            filter_depth=self.max_filter_depth,
+            filter_conditions=self.max_filter_conditions,
+            metadata_value_bytes=self.max_metadata_value_bytes,
+        )
 
     @property
     def resolved_database_url(self) -> str:

@@ -38,7 +38,7 @@ def parse_artifact_path(path: str, default_project: str | None) -> ArtifactPath:
     name, _, selector = path.partition(":")
     owner, slash, collection = name.rpartition("/")
     bad_selector = (":" in path and not selector) or any(c in selector for c in ":/")
-    if not collection or "/" in owner or bad_selector:
+    if not collection or "/" in owner or (slash and not owner) or bad_selector:
         raise ValidationError(
             f"{path!r} is not an artifact path like 'project/name:v0' or '@registry/name:alias'"
         )

@@ -20,7 +20,8 @@ _METRIC_BATCH = TypeAdapter(MetricBatch)
 
 async def _metric_batch(request: Request) -> MetricBatch:
     try:
-        batch = _METRIC_BATCH.validate_json(await request.body())
+        # Strict, as every request body (registry.schemas.RequestBody).
+        batch = _METRIC_BATCH.validate_json(await request.body(), strict=True)
     except ValidationError as error:
         raise RequestValidationError(
             [_located(e) for e in error.errors(include_url=False)]

@@ -25,6 +25,7 @@ from automations.egress import EgressPolicy
 from automations.secrets import SecretBox
 from registry.db import session_scope
 from registry.errors import Forbidden, Unauthorized
+from registry.limits import Limits
 from registry.services import access, api_keys, events
 from registry.services.api_keys import Principal
 from registry.storage.blob_store import BlobStore
@@ -141,6 +142,10 @@ async def get_egress_policy(request: Request) -> EgressPolicy:
     return request.app.state.egress_policy
 
 
+async def get_limits(request: Request) -> Limits:
+    return request.app.state.limits
+
+
 async def get_blob_store(request: Request) -> BlobStore:
     # Async only to skip the thread hop FastAPI makes for a sync dependency.
     return request.app.state.blob_store
@@ -153,3 +158,4 @@ BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 EgressPolicyDep = Annotated[EgressPolicy, Depends(get_egress_policy)]
+LimitsDep = Annotated[Limits, Depends(get_limits)]

@@ -44,7 +44,8 @@ Fields per target
     runs         id, name, job_type, state, tag, created_at, updated_at,
                  config.<dotted.path>, summary.<dotted.path>
 
-Limits: nesting depth, operator count, $in size, regex length, path depth. Any
+Limits: JSON size, nesting depth and condition count (STRATA_MAX_FILTER_*, see
+registry/limits.py), $in size, regex length, path depth. Any
 violation, unknown field or operator, or wrong operand type raises InvalidInput with a
 message naming the problem.
 """

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from registry.errors import InvalidInput
+from registry.limits import Limits, json_size
 from registry.query.regex import compile_regex
 
-MAX_DEPTH = 20
-MAX_CONDITIONS = 200
 MAX_IN_ITEMS = 1000
 MAX_REGEX_LENGTH = 256
 MAX_STRING_LENGTH = 4096
@@ -64,17 +63,38 @@ class Not:
 Node = Condition | And | Or | Not
 
 
-def parse_filter(raw: object) -> Node:
-    return _Parser().filter(raw, depth=1)
+def parse_filter(raw: object, limits: Limits) -> Node:
+    size = json_size(raw)
+    if size > limits.filter_bytes:
+        raise InvalidInput(
+            f"filter is {size} bytes as JSON; at most {limits.filter_bytes} "
+            "(STRATA_MAX_FILTER_BYTES)"
+        )
+    return _Parser(limits).filter(raw, depth=1)
 
 
 class _Parser:
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
         self.conditions = 0
 
+    def check_depth(self, depth: int) -> None:
+        if depth > self.limits.filter_depth:
+            raise InvalidInput(
+                f"filter nests deeper than {self.limits.filter_depth} levels "
+                "(STRATA_MAX_FILTER_DEPTH)"
+            )
+
+    def count_condition(self) -> None:
+        self.conditions += 1
+        if self.conditions > self.limits.filter_conditions:
+            raise InvalidInput(
+                f"filter has more than {self.limits.filter_conditions} conditions "
+                "(STRATA_MAX_FILTER_CONDITIONS)"
+            )
+
     def filter(self, raw: object, depth: int) -> Node:
-        if depth > MAX_DEPTH:
-            raise InvalidInput(f"filter nests deeper than {MAX_DEPTH} levels")
+        self.check_depth(depth)
         if not isinstance(raw, dict):
             raise InvalidInput(f"a filter must be a JSON object, not {_kind(raw)}")
         parts: list[Node] = []
@@ -109,8 +129,7 @@ class _Parser:
         return self.condition(name, "$eq", value)
 
     def operators(self, name: str, ops: dict[str, Any], depth: int) -> Node:
-        if depth > MAX_DEPTH:
-            raise InvalidInput(f"filter nests deeper than {MAX_DEPTH} levels")
+        self.check_depth(depth)
         unknown = [op for op in ops if op not in FIELD_OPERATORS]
         if unknown:
             raise InvalidInput(
@@ -138,9 +157,7 @@ class _Parser:
         return _all(parts)
 
     def condition(self, name: str, op: str, operand: object) -> Condition:
-        self.conditions += 1
-        if self.conditions > MAX_CONDITIONS:
-            raise InvalidInput(f"filter has more than {MAX_CONDITIONS} conditions")
+        self.count_condition()
         if op == "$in":
             if not isinstance(operand, list):
                 raise InvalidInput(f"$in on field {name!r} takes a list, not {_kind(operand)}")
@@ -161,7 +178,7 @@ class _Parser:
         return Condition(name, op, value)
 
     def regex(self, name: str, pattern: object, options: object) -> Condition:
-        self.conditions += 1
+        self.count_condition()
         if not isinstance(pattern, str):
             raise InvalidInput(f"$regex on field {name!r} takes a string, not {_kind(pattern)}")
         if len(pattern) > MAX_REGEX_LENGTH:

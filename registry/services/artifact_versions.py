@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from registry.errors import Conflict, InvalidInput
+from registry.limits import Limits, check_metadata
 from registry.models import ArtifactCollection, ArtifactVersion, Run, VersionTag, utcnow
 from registry.services import access, events
 from registry.services.aliases import (
@@ -22,7 +23,7 @@ from registry.services.aliases import (
     set_alias,
 )
 from registry.services.manifests import load_manifest
-from registry.services.names import LATEST, check_alias, check_metadata, check_tags
+from registry.services.names import LATEST, check_alias, check_tags
 from registry.services.projects import get_or_create_collection
 from registry.services.versions import COMMITTED, DELETED, find_committed, newest_committed
 from registry.storage.blob_store import BlobStore
@@ -43,17 +44,17 @@ class NewVersion:
 
 
 def commit_version(
-    session: Session, store: BlobStore, new: NewVersion
+    session: Session, store: BlobStore, new: NewVersion, limits: Limits
 ) -> tuple[ArtifactVersion, bool]:
     """Returns the version and whether it was created (False: equal content existed)."""
     aliases = requested_aliases(new.aliases)
     tags = check_tags(new.tags)
-    metadata = check_metadata(new.metadata)
+    metadata = check_metadata(new.metadata, limits)
     collection = get_or_create_collection(session, new.project, new.collection, new.type)
 
     existing = find_committed(session, collection.id, manifest_digest=new.manifest_digest)  # type: ignore[arg-type]
     if existing is None:
-        manifest = load_manifest(session, store, new.manifest_digest)
+        manifest = load_manifest(session, store, new.manifest_digest, limits)
         digest = manifest.digest()
         existing = find_committed(session, collection.id, digest=digest)  # type: ignore[arg-type]
     if existing is not None:
@@ -85,6 +86,7 @@ def update_version(
     session: Session,
     collection: ArtifactCollection,
     version: ArtifactVersion,
+    limits: Limits,
     *,
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
@@ -98,7 +100,7 @@ def update_version(
     access.check_portfolio_change(session, collection)
     if description is not None or metadata is not None:
         description = version.description if description is None else description
-        metadata = version.metadata_ if metadata is None else check_metadata(metadata)
+        metadata = version.metadata_ if metadata is None else check_metadata(metadata, limits)
         if (description, metadata) != (version.description, version.metadata_):
             _update_contents(session, version, description, metadata)
     if aliases is not None:

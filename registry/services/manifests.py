@@ -9,16 +9,18 @@ from functools import lru_cache
 from sqlmodel import Session
 
 from registry.errors import InvalidInput, TooLarge
+from registry.limits import Limits
 from registry.models import Blob
 from registry.services.blobs import hold_blobs, index_manifest, is_indexed, missing_digests
 from registry.storage.blob_store import BlobStore
 from sdk.manifest import Manifest, ManifestError
 
-MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 PARSED_CACHE_SIZE = 16
 
 
-def load_manifest(session: Session, store: BlobStore, manifest_digest: str) -> Manifest:
+def load_manifest(
+    session: Session, store: BlobStore, manifest_digest: str, limits: Limits
+) -> Manifest:
     """Parse and validate a manifest blob for a commit; every stored entry's blob must
     exist, and stays until the transaction ends (so the commit never references a blob
     garbage collection deletes). Records which blobs the manifest names."""
@@ -26,9 +28,17 @@ def load_manifest(session: Session, store: BlobStore, manifest_digest: str) -> M
     blob = session.get(Blob, manifest_digest)
     if blob is None:
         raise InvalidInput(f"manifest blob {manifest_digest} has not been uploaded")
-    if blob.size > MAX_MANIFEST_BYTES:
-        raise TooLarge(f"manifest of {blob.size} bytes exceeds {MAX_MANIFEST_BYTES} bytes")
+    if blob.size > limits.manifest_bytes:
+        raise TooLarge(
+            f"manifest {manifest_digest} is {blob.size} bytes; at most "
+            f"{limits.manifest_bytes} (STRATA_MAX_MANIFEST_BYTES)"
+        )
     manifest = _parse(store, manifest_digest)
+    if len(manifest) > limits.manifest_entries:
+        raise TooLarge(
+            f"manifest {manifest_digest} has {len(manifest)} entries; at most "
+            f"{limits.manifest_entries} (STRATA_MAX_MANIFEST_ENTRIES)"
+        )
     missing = missing_digests(session, manifest.stored_digests())
     if missing:
         shown = ", ".join(missing[:5])

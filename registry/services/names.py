@@ -9,7 +9,6 @@ from sdk.digest import is_digest
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 VERSION_PATTERN = re.compile(r"^v(\d+)$")
 LATEST = "latest"
-MAX_METADATA_KEYS = 100
 
 
 def check_name(kind: str, value: str) -> str:
@@ -37,13 +36,3 @@ def check_alias(value: str) -> str:
 
 def check_tags(values: list[str]) -> list[str]:
     return sorted({check_name("tag", value) for value in values})
-
-
-def check_metadata(metadata: object) -> dict:
-    if not isinstance(metadata, dict):
-        raise InvalidInput("metadata must be a JSON object")
-    if len(metadata) > MAX_METADATA_KEYS:
-        raise InvalidInput(
-            f"metadata has {len(metadata)} top-level keys; at most {MAX_METADATA_KEYS} are allowed"
-        )
-    return metadata

@@ -6,6 +6,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from registry.errors import InvalidInput
+from registry.limits import Limits
 from registry.models import ArtifactCollection, ArtifactVersion, Registry, Run
 from registry.query.paging import after_cursor, decode_cursor, encode_cursor
 from registry.query.parse import parse_filter
@@ -18,7 +19,9 @@ from registry.services.registries import get_registry
 from registry.services.versions import COMMITTED
 
 
-def search(session: Session, kind: str, query: QueryRequest) -> tuple[list[int], str | None]:
+def search(
+    session: Session, kind: str, query: QueryRequest, limits: Limits
+) -> tuple[list[int], str | None]:
     """One page of the ids of `kind` (registries, collections, versions, runs) matching
     the query, in order, and the cursor of the next page (None on the last). Only ids
     and sort keys are read here; views load what they show."""
@@ -34,9 +37,9 @@ def search(session: Session, kind: str, query: QueryRequest) -> tuple[list[int],
     # Filters are checked before the scope is looked up: a bad filter is the
     # request's own fault whatever the database holds.
     filters = _Filters(
-        target=_compiled(target, query.filter, dialect),
-        registries=_compiled(REGISTRIES, query.registry_filter, dialect),
-        collections=_compiled(COLLECTIONS, query.collection_filter, dialect),
+        target=_compiled(target, query.filter, dialect, limits),
+        registries=_compiled(REGISTRIES, query.registry_filter, dialect, limits),
+        collections=_compiled(COLLECTIONS, query.collection_filter, dialect, limits),
     )
     statement = select(id_column, sort_column).where(*_scope(session, kind, query, filters))
     if filters.target is not None:
@@ -114,5 +117,5 @@ def _scope(session: Session, kind: str, query: QueryRequest, filters: _Filters) 
     return conditions
 
 
-def _compiled(target: Target, raw: dict[str, Any] | None, dialect: str) -> Any:
-    return target.compile(parse_filter(raw), dialect) if raw else None
+def _compiled(target: Target, raw: dict[str, Any] | None, dialect: str, limits: Limits) -> Any:
+    return target.compile(parse_filter(raw, limits), dialect) if raw else None

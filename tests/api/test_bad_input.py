@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from unittest.mock import ANY
 from urllib.parse import quote
 
 import httpx
@@ -469,3 +470,72 @@ def test_a_metric_timestamp_without_offset_is_utc(reg):
     point = {"key": "loss", "step": 0, "value": 0.5, "timestamp": "2026-01-01T12:00:00"}
     assert reg.api.post(path, json={"points": [point]}).status_code == 204
     assert reg.api.get(path).json()[0]["timestamp"] == "2026-01-01T12:00:00Z"
+
+
+# ---- values a database cannot hold (found by schemathesis on PostgreSQL) --------------
+
+
+def test_nul_characters_are_kept_or_refused_never_a_server_error(reg):
+    """PostgreSQL refuses NUL in text and JSON; SQLite keeps it. Either way a client
+    gets its value back or a 422, never a 500."""
+    run = reg.api.post(f"/projects/{PROJECT}/runs", json={}).json()["run"]["id"]
+    point = {"key": "lo\x00ss", "step": 0, "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}
+    metrics = f"/projects/{PROJECT}/runs/{run}/metrics"
+    response = reg.api.post(metrics, json={"points": [point]})
+    assert response.status_code in (204, 422), response.text
+    stored = reg.api.get(metrics).json()
+    assert stored == ([] if response.status_code == 422 else [{**point, "timestamp": ANY}])
+    for body in ({"name": "a\x00b"}, {"config": {"k": "a\x00b"}}, {"summary": {"a\x00": 1}}):
+        response = reg.api.patch(f"/projects/{PROJECT}/runs/{run}", json=body)
+        assert response.status_code in (200, 422), response.text
+        if response.status_code == 200:  # (the summary also holds the last metrics)
+            for key, value in body.items():
+                got = response.json()[key]
+                assert got == value or got.items() >= value.items()
+    url = f"{collection_url(PROJECT, GOOD)}/versions/v1"
+    response = reg.api.patch(url, json={"description": "x\x00y"})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert "NUL" in response.json()["detail"]
+    reg.api.patch(url, json={"description": ""})
+    reg.good_versions = versions(reg.api, PROJECT, GOOD)
+    reg.assert_intact()
+
+
+# ---- values of another JSON type (found by schemathesis) ------------------------------
+
+
+def test_values_are_taken_as_their_declared_type_not_coerced(reg):
+    """`0` is no boolean, `false` no number and a number no time."""
+    runs = f"/projects/{PROJECT}/runs"
+    assert_refused(reg.api.post(runs, json={"resume": 0}), "resume", status=422)
+    run = reg.api.post(runs, json={}).json()["run"]["id"]
+    point = {"key": "loss", "step": 1, "value": 0.5, "timestamp": "2026-01-01T00:00:00Z"}
+    for wrong in ({"timestamp": 0}, {"value": False}, {"step": 1.0}, {"key": 7}):
+        response = reg.api.post(f"{runs}/{run}/metrics", json={"points": [{**point, **wrong}]})
+        assert_refused(response, *wrong, status=422)
+    assert reg.api.get(f"{runs}/{run}/metrics").json() == []
+    url = f"{collection_url(PROJECT, GOOD)}/versions/v0"
+    assert_refused(reg.api.patch(url, json={"description": 5}), "description", status=422)
+    assert_refused(reg.api.post("/query/versions", json={"limit": "10"}), "limit", status=422)
+    reg.assert_intact()
+
+
+def test_an_automation_takes_numbers_and_booleans_only_as_such(reg):
+    event = {
+        "scope": {"type": "project", "name": PROJECT},
+        "event": "run.metric.threshold",
+        "filter": {"kind": "metric_threshold", "name": "loss", "cmp": "<", "threshold": 0.5},
+    }
+    body = {"event": event, "action": {"action": "no_op"}, "name": "strict-numbers"}
+    for wrong in ({"threshold": False}, {"threshold": "0.5"}, {"window": True}):
+        bad = {**body, "event": {**event, "filter": {**event["filter"], **wrong}}}
+        assert_refused(reg.api.post("/automations", json=bad), *wrong, status=422)
+    assert_refused(reg.api.post("/automations", json={**body, "enabled": 1}), "enabled")
+    assert reg.api.get("/automations/strict-numbers").status_code == 404
+    created = reg.api.post("/automations", json=body)
+    assert created.status_code == 201, created.text
+    patch = reg.api.patch("/automations/strict-numbers", json={"enabled": 0})
+    assert_refused(patch, "enabled", status=422)
+    assert reg.api.get("/automations/strict-numbers").json()["enabled"] is True
+    assert reg.api.delete("/automations/strict-numbers").status_code == 204

@@ -10,6 +10,7 @@ import pytest
 from registry.db import make_engine, session_scope
 from registry.services.artifact_versions import NewVersion, commit_version
 from registry.services.blobs import record_blobs
+from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
 from sdk.digest import hash_bytes
 from sdk.manifest import Entry, Manifest
@@ -91,7 +92,8 @@ HOSTILE = [
     (nested(25), "deeper than 20 levels"),
     (nested(1000), "nests deeper than"),
     (deep_not(1000), "deeper than"),
-    ({"tag": {"$in": list(range(100_000))}}, "at most 1000"),
+    ({"tag": {"$in": list(range(1001))}}, "at most 1000"),
+    ({"tag": {"$in": list(range(100_000))}}, "STRATA_MAX_FILTER_BYTES"),
     ({"name'; DROP TABLE artifact_version; --": 1}, "invalid field"),
     ({"metadata.a') OR 1=1 --": 1}, "invalid field"),
     ({"$and": [{"name": "x"}] * 300}, "more than 200 conditions"),
@@ -163,7 +165,7 @@ def seed_versions(server, project: str, count: int, collections: int) -> None:
                 manifest_digest=manifests[i // collections][0],
                 metadata={"i": i},
             )
-            commit_version(session, store, new)
+            commit_version(session, store, new, Settings().limits)
     engine.dispose()
 
 

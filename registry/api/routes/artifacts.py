@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from registry.api.deps import BlobStoreDep, SessionDep
+from registry.api.deps import BlobStoreDep, LimitsDep, SessionDep
 from registry.api.routes.versions import version_routes
 from registry.schemas import CommitResult, VersionCreate
 from registry.services import artifact_versions, runs
@@ -19,7 +19,12 @@ router = APIRouter(prefix="/projects/{project}/collections/{collection}", tags=[
 
 @router.post("/versions", status_code=201)
 def commit_version(
-    project: str, collection: str, body: VersionCreate, session: SessionDep, store: BlobStoreDep
+    project: str,
+    collection: str,
+    body: VersionCreate,
+    session: SessionDep,
+    store: BlobStoreDep,
+    limits: LimitsDep,
 ) -> CommitResult:
     producer = runs.get_run(session, body.run.project, body.run.id) if body.run else None
     new = artifact_versions.NewVersion(
@@ -34,7 +39,7 @@ def commit_version(
         producer=producer,
         ttl_seconds=body.ttl_seconds,
     )
-    version, created = artifact_versions.commit_version(session, store, new)
+    version, created = artifact_versions.commit_version(session, store, new, limits)
     session.flush()
     return CommitResult(version=version_public(session, version), created=created)
 

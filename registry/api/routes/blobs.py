@@ -3,11 +3,11 @@
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from registry.api.deps import BlobStoreDep, ReadSessionDep
+from registry.api.responses import BINARY_BODY, BINARY_RESPONSE, OctetStream
 from registry.db import session_scope
 from registry.errors import InvalidInput, NotFound
 from registry.schemas import DigestList
@@ -41,7 +41,7 @@ def find_missing(body: DigestList, session: ReadSessionDep) -> DigestList:
     return DigestList(digests=missing_digests(session, body.digests))
 
 
-@router.put("/{digest}", status_code=201)
+@router.put("/{digest}", status_code=201, openapi_extra=BINARY_BODY)
 async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dict[str, int | str]:
     """Upload one blob as the raw request body, streamed and verified."""
     check_digests([digest])
@@ -65,7 +65,7 @@ async def upload_blob(digest: str, request: Request, store: BlobStoreDep) -> dic
     return {"digest": digest, "size": size}
 
 
-@router.post("/batch", status_code=201)
+@router.post("/batch", status_code=201, openapi_extra=BINARY_BODY)
 async def upload_batch(request: Request, store: BlobStoreDep) -> dict[str, int]:
     """Upload many small blobs framed in one body (see `sdk.framing`).
 
@@ -106,10 +106,8 @@ def record(request: Request, blobs: list[tuple[str, int]], epoch: int) -> None:
         record_blobs(session, request.app.state.blob_store, blobs, epoch)
 
 
-@router.post("/fetch")
-def fetch_batch(
-    body: DigestList, session: ReadSessionDep, store: BlobStoreDep
-) -> StreamingResponse:
+@router.post("/fetch", response_class=OctetStream, responses=BINARY_RESPONSE)
+def fetch_batch(body: DigestList, session: ReadSessionDep, store: BlobStoreDep) -> OctetStream:
     """Download many blobs framed in one body, in the order asked."""
     sizes = sizes_of_existing(session, body.digests)
     frames = (
@@ -117,17 +115,13 @@ def fetch_batch(
         for digest in body.digests
         for chunk in (frame_header(digest, sizes[digest]), *_chunks(store, digest))
     )
-    return StreamingResponse(frames, media_type="application/octet-stream")
+    return OctetStream(frames)
 
 
-@router.get("/{digest}")
-def download_blob(digest: str, session: ReadSessionDep, store: BlobStoreDep) -> StreamingResponse:
+@router.get("/{digest}", response_class=OctetStream, responses=BINARY_RESPONSE)
+def download_blob(digest: str, session: ReadSessionDep, store: BlobStoreDep) -> OctetStream:
     size = sizes_of_existing(session, [digest])[digest]
-    return StreamingResponse(
-        _chunks(store, digest),
-        media_type="application/octet-stream",
-        headers={"Content-Length": str(size)},
-    )
+    return OctetStream(_chunks(store, digest), headers={"Content-Length": str(size)})
 
 
 def sizes_of_existing(session: Session, digests: list[str]) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from registry.api.deps import BlobStoreDep, ReadSessionDep, SessionDep
+from registry.api.deps import BlobStoreDep, LimitsDep, ReadSessionDep, SessionDep
 from registry.api.responses import json_response
 from registry.db import MAX_INT64
 from registry.errors import InvalidInput
@@ -61,13 +61,14 @@ def version_routes(collection_ref: Callable[..., Awaitable[CollectionRef]]) -> A
 
     @router.patch("/versions/{selector}")
     def update_version(
-        ref: Ref, selector: str, body: VersionUpdate, session: SessionDep
+        ref: Ref, selector: str, body: VersionUpdate, session: SessionDep, limits: LimitsDep
     ) -> VersionPublic:
         collection_row, version = resolve_version(session, ref, selector, for_update=True)
         artifact_versions.update_version(
             session,
             collection_row,
             version,
+            limits,
             description=body.description,
             metadata=body.metadata,
             aliases=body.aliases,

@@ -168,7 +168,7 @@ def _collection_page(
         limit=VERSIONS_PAGE,
         cursor=cursor,
     )
-    ids, next_cursor = search(session, "versions", query)
+    ids, next_cursor = search(session, "versions", query, request.app.state.limits)
     assert row.id is not None
     pairs = aliases.aliases_of_collections(session, [row.id]).get(row.id, [])
     targets = {v.id: v for v in versions_public_by_id(session, [vid for _, vid in pairs])}

@@ -48,7 +48,7 @@ def project_page(
     request: Request, project: str, session: ReadSessionDep, cursor: str | None = None
 ) -> HTMLResponse:
     query = query_request(project=project, sort="name", limit=PAGE, cursor=cursor)
-    ids, next_cursor = search(session, "collections", query)
+    ids, next_cursor = search(session, "collections", query, request.app.state.limits)
     collections = collections_public(session, rows_by_id(session, ArtifactCollection, ids))
     recent_runs = runs.list_runs(session, project, limit=10)
     return render(
@@ -78,7 +78,7 @@ def search_page(
     try:
         query = _query(q, kind, scope, cursor)
         if query is not None:
-            ids, next_cursor = search(session, kind, query)
+            ids, next_cursor = search(session, kind, query, request.app.state.limits)
             items = _load(session, kind, ids)
     except RegistryError as exc:
         error = exc.message
