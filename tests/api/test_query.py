@@ -9,7 +9,7 @@ import pytest
 
 from registry.db import make_engine, session_scope
 from registry.services.artifact_versions import NewVersion, commit_version
-from registry.services.blobs import record_blobs
+from registry.services.blobs import collection_epoch, record_blobs
 from registry.settings import Settings
 from registry.storage.blob_store import BlobStore
 from sdk.digest import hash_bytes
@@ -156,7 +156,7 @@ def seed_versions(server, project: str, count: int, collections: int) -> None:
         manifests.append((hash_bytes(data), store.put(hash_bytes(data), data)))
     engine = make_engine(server.database_url)
     with session_scope(engine) as session:
-        record_blobs(session, manifests)
+        record_blobs(session, store, manifests, collection_epoch(session))
         for i in range(count):
             new = NewVersion(
                 project=project,
