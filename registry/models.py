@@ -88,6 +88,9 @@ class ArtifactCollection(SQLModel, table=True):
     next_index: int = Field(default=0, sa_type=INT64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Set when the collection is deleted: hidden everywhere at once, purged with its
+    # versions by garbage collection after the grace period (services/collection_deletion.py).
+    deleted_at: datetime | None = None
 
 
 class ArtifactVersion(SQLModel, table=True):

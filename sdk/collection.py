@@ -44,6 +44,15 @@ class ArtifactCollection:
         owner = f"registries/{self.registry}" if self.registry else f"projects/{self.project}"
         return alias_history(self._conn, f"/{owner}/collections/{self.name}/alias-history", alias)
 
+    def delete(self) -> None:
+        """Delete the collection at once: a project collection with its versions (their
+        bytes are freed by garbage collection after the grace period; the name may be
+        used again right away), a registry portfolio with its links (the linked project
+        versions stay). A project collection with versions still linked into a registry
+        raises `ConflictError` naming the registry collection."""
+        owner = f"registries/{self.registry}" if self.registry else f"projects/{self.project}"
+        self._conn.client.delete(f"/{owner}/collections/{self.name}")
+
     def __repr__(self) -> str:
         return f"<ArtifactCollection {self.path} type={self.type}>"
 

@@ -94,6 +94,7 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", f"{API}/projects/{{project}}/collections"): "read",
     ("GET", PROJECT_COLLECTION): "read",
     ("PATCH", PROJECT_COLLECTION): "write",
+    ("DELETE", PROJECT_COLLECTION): "write",
     ("POST", f"{PROJECT_COLLECTION}/versions"): "write",
     **_version_routes(PROJECT_COLLECTION),
     # Registries and their portfolios.
@@ -108,6 +109,7 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", f"{API}/registries/{{registry}}/collections"): "read",
     ("GET", REGISTRY_COLLECTION): "read",
     ("PATCH", REGISTRY_COLLECTION): "write",
+    ("DELETE", REGISTRY_COLLECTION): "write",
     ("POST", f"{REGISTRY_COLLECTION}/links"): "write",
     **_version_routes(REGISTRY_COLLECTION),
     # Resolving names and searching.

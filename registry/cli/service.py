@@ -115,6 +115,7 @@ def gc(dry_run: bool, as_json: bool) -> None:
         as_json,
         asdict(report),
         f"{verb} {report.deleted_blobs} blobs ({report.freed_bytes} bytes) and "
-        f"{report.purged_versions} deleted versions; {report.unrecorded_objects} unrecorded "
+        f"{report.purged_versions} deleted versions, {report.purged_collections} deleted "
+        f"collections; {report.unrecorded_objects} unrecorded "
         f"and {report.temporary_objects} temporary objects",
     )

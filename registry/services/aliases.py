@@ -134,6 +134,16 @@ def remove_aliases_of(
     return [alias.name for alias in aliases]
 
 
+def remove_collection_aliases(session: Session, collection: ArtifactCollection) -> None:
+    """Remove every alias of a collection that is being deleted (recorded as moves)."""
+    aliases = list(session.exec(select(Alias).where(Alias.collection_id == collection.id)))
+    for alias in aliases:
+        access.check_portfolio_change(session, collection, alias.name)
+        session.delete(alias)
+        _record_move(session, collection, alias.name, _index_of(session, alias.version_id), None)
+    session.flush()
+
+
 def aliases_of_collections(
     session: Session, collection_ids: Iterable[int]
 ) -> dict[int, list[tuple[str, int]]]:

@@ -10,9 +10,9 @@ What is kept
   than the grace period and the lifetime of an upload URL, the longest a client may
   take to put its bytes.
 Everything else goes: deleted versions whose deletion is older than the grace period
-are purged (rows, tags, lineage edges), then the blobs no version lists, then their
-bytes. TTL expiry only deletes versions (registry/services/expiry.py); their bytes
-follow here.
+are purged (rows, tags, lineage edges), then deleted collections left without versions
+(services/collection_deletion.py), then the blobs no version lists, then their bytes.
+TTL expiry only deletes versions (registry/services/expiry.py); their bytes follow here.
 
 Why a commit racing collection never ends pointing at a deleted blob
 A transaction that makes blobs referenced (a commit, a link) or records new blobs
@@ -49,6 +49,7 @@ from sqlmodel import Session, col, select
 from registry.db import insert_ignoring_conflicts
 from registry.models import (
     Alias,
+    ArtifactCollection,
     ArtifactVersion,
     Blob,
     GcState,
@@ -78,6 +79,7 @@ class GcReport:
     dry_run: bool = False
     indexed_manifests: int = 0
     purged_versions: int = 0
+    purged_collections: int = 0
     deleted_blobs: int = 0
     freed_bytes: int = 0
     unrecorded_objects: int = 0
@@ -108,6 +110,9 @@ def collect_garbage(
     if dry_run:
         with Session(engine) as session:
             report.purged_versions = len(_purgeable(session, cutoffs.settled, None))
+            report.purged_collections = len(
+                _purgeable_collections(session, cutoffs.settled, None, after_purge=True)
+            )
             garbage = _garbage_blobs(session, cutoffs.settled, None, after_purge=True)
             report.deleted_blobs = len(garbage)
             report.freed_bytes = sum(size for _, size in garbage)
@@ -116,6 +121,9 @@ def collect_garbage(
         report.temporary_objects = len(_stale_temporaries(objects, cutoffs.in_flight))
         return report
     report.purged_versions = _in_batches(engine, lambda s: _purge_versions(s, cutoffs.settled))
+    report.purged_collections = _in_batches(
+        engine, lambda s: _purge_collections(s, cutoffs.settled)
+    )
     while True:
         with Session(engine) as session:
             exclude_blob_writers(session)
@@ -202,6 +210,33 @@ def _purge_versions(session: Session, settled: datetime) -> int:
     session.execute(delete(RunInput).where(col(RunInput.version_id).in_(ids)))
     session.execute(delete(Alias).where(col(Alias.version_id).in_(ids)))
     session.execute(delete(ArtifactVersion).where(col(ArtifactVersion.id).in_(ids)))
+    return len(ids)
+
+
+def _purgeable_collections(
+    session: Session, settled: datetime, limit: int | None, *, after_purge: bool
+) -> list[int]:
+    """Deleted collections whose deletion is final and that hold no version rows (with
+    `after_purge`, not counting the versions a collection would purge)."""
+    versions = select(ArtifactVersion.collection_id)
+    if after_purge:
+        versions = versions.where(
+            or_(col(ArtifactVersion.state) != DELETED, col(ArtifactVersion.updated_at) >= settled)
+        )
+    query = (
+        select(col(ArtifactCollection.id))
+        .where(col(ArtifactCollection.deleted_at) < settled)
+        .where(col(ArtifactCollection.id).not_in(versions))
+        .order_by(col(ArtifactCollection.id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [collection_id for collection_id in session.exec(query) if collection_id is not None]
+
+
+def _purge_collections(session: Session, settled: datetime) -> int:
+    ids = _purgeable_collections(session, settled, BATCH, after_purge=False)
+    session.execute(delete(ArtifactCollection).where(col(ArtifactCollection.id).in_(ids)))
     return len(ids)
 
 

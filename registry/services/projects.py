@@ -1,6 +1,6 @@
 """Projects and artifact collections."""
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from registry.db import insert_unless_present
 from registry.errors import Conflict, NotFound
@@ -71,7 +71,10 @@ def list_collections(
     session: Session, project: str, type_: str | None = None
 ) -> list[ArtifactCollection]:
     project_row = get_project(session, project)
-    query = select(ArtifactCollection).where(ArtifactCollection.project_id == project_row.id)
+    query = select(ArtifactCollection).where(
+        ArtifactCollection.project_id == project_row.id,
+        col(ArtifactCollection.deleted_at).is_(None),
+    )
     if type_ is not None:
         query = query.where(ArtifactCollection.type == type_)
     return list(session.exec(query.order_by(ArtifactCollection.name)))
@@ -81,7 +84,10 @@ def list_types(session: Session, project: str) -> list[str]:
     project_row = get_project(session, project)
     query = (
         select(ArtifactCollection.type)
-        .where(ArtifactCollection.project_id == project_row.id)
+        .where(
+            ArtifactCollection.project_id == project_row.id,
+            col(ArtifactCollection.deleted_at).is_(None),
+        )
         .distinct()
         .order_by(ArtifactCollection.type)
     )

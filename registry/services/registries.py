@@ -91,25 +91,26 @@ def list_registries(session: Session) -> list[Registry]:
 def delete_registry(session: Session, registry: Registry) -> None:
     """Remove the registry with its portfolios and the automations listening on them.
     Links own no files, so nothing else goes: the linked project versions stay."""
-    collection_ids = select(ArtifactCollection.id).where(
+    portfolio_ids = select(ArtifactCollection.id).where(
         ArtifactCollection.registry_id == registry.id
     )
-    version_ids = select(ArtifactVersion.id).where(
-        col(ArtifactVersion.collection_id).in_(collection_ids)
-    )
-    session.execute(delete(Alias).where(col(Alias.collection_id).in_(collection_ids)))
-    session.execute(delete(VersionTag).where(col(VersionTag.version_id).in_(version_ids)))
-    session.execute(
-        delete(ArtifactVersion).where(col(ArtifactVersion.collection_id).in_(collection_ids))
-    )
-    portfolio_ids = list(session.exec(collection_ids))
-    delete_scoped(session, "collection", portfolio_ids)  # type: ignore[arg-type]
+    drop_portfolios(session, list(session.exec(portfolio_ids)))  # type: ignore[arg-type]
     delete_scoped(session, "registry", [registry.id])  # type: ignore[list-item]
     session.execute(delete(RegistryMember).where(col(RegistryMember.registry_id) == registry.id))
-    session.execute(
-        delete(ArtifactCollection).where(col(ArtifactCollection.registry_id) == registry.id)
-    )
     session.delete(registry)
+
+
+def drop_portfolios(session: Session, portfolio_ids: list[int]) -> None:
+    """Delete portfolios with their links, the links' aliases and tags, and the
+    automations listening on them. Links own no files: the project versions stay."""
+    links = select(ArtifactVersion.id).where(col(ArtifactVersion.collection_id).in_(portfolio_ids))
+    session.execute(delete(Alias).where(col(Alias.collection_id).in_(portfolio_ids)))
+    session.execute(delete(VersionTag).where(col(VersionTag.version_id).in_(links)))
+    session.execute(
+        delete(ArtifactVersion).where(col(ArtifactVersion.collection_id).in_(portfolio_ids))
+    )
+    delete_scoped(session, "collection", portfolio_ids)
+    session.execute(delete(ArtifactCollection).where(col(ArtifactCollection.id).in_(portfolio_ids)))
 
 
 def check_type_allowed(registry: Registry, type_: str) -> None:

@@ -88,7 +88,8 @@ def _scope(session: Session, kind: str, query: QueryRequest, filters: _Filters) 
     if kind == "collections" and query.collection_filter is not None:
         raise InvalidInput("use `filter` to filter collections")
 
-    collections: list[Any] = []
+    # A deleted collection is gone at once, though its rows wait for garbage collection.
+    collections: list[Any] = [col(ArtifactCollection.deleted_at).is_(None)]
     if query.project is not None:
         collections.append(ArtifactCollection.project_id == get_project(session, query.project).id)
     if query.registry is not None:

@@ -235,6 +235,23 @@ simple(
 )
 
 
+@case("DELETE", PC, "write", 204)
+def _delete_collection(w: World) -> Call:
+    name = w.fresh("c")
+    w.commit(name)
+    return f"projects/{w.project}/collections/{name}", {}
+
+
+@case("DELETE", RC, "write", 204, hidden=True)
+def _delete_portfolio(w: World) -> Call:
+    name = w.fresh("p")
+    body = {"project": w.project, "collection": "data", "version": w.commit()["version"]}
+    with w.admin as api:
+        linked = api.post(f"/registries/{w.secret}/collections/{name}/links", json=body)
+    assert linked.status_code == 201, linked.text
+    return f"registries/{w.secret}/collections/{name}", {}
+
+
 @case("POST", PC + "/versions", "write", 201)
 def _commit(w: World) -> Call:
     manifest = manifest_of({"a": b"first"}).to_bytes()

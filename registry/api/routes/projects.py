@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from registry.api.deps import ReadSessionDep, SessionDep
 from registry.schemas import CollectionPublic, CollectionUpdate, ProjectPublic, StorageUsage
-from registry.services import projects
+from registry.services import collection_deletion, projects
 from registry.services.names import check_tags
 from registry.services.usage import project_usage
 from registry.views import collections_public
@@ -63,3 +63,11 @@ def update_collection(
     session.add(row)
     session.flush()
     return collections_public(session, [row])[0]
+
+
+@router.delete("/{project}/collections/{collection}", status_code=204)
+def delete_collection(project: str, collection: str, session: SessionDep) -> None:
+    """Delete the collection and its versions at once; garbage collection frees their
+    bytes after the grace period, and the name may be used again right away."""
+    row = projects.get_collection(session, project, collection, for_update=True)
+    collection_deletion.delete_project_collection(session, row)

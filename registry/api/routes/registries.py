@@ -15,7 +15,7 @@ from registry.schemas import (
     RegistryPublic,
     RegistryUpdate,
 )
-from registry.services import access, members, registries
+from registry.services import access, collection_deletion, members, registries
 from registry.services.collections import CollectionRef, find_collection, list_portfolios
 from registry.services.links import link_version
 from registry.services.names import check_tags
@@ -122,6 +122,15 @@ def update_collection(
     session.add(row)
     session.flush()
     return collections_public(session, [row])[0]
+
+
+@router.delete("/{registry}/collections/{collection}", status_code=204)
+def delete_collection(registry: str, collection: str, session: SessionDep) -> None:
+    """Delete the portfolio and its links; the project versions they link to stay."""
+    row = find_collection(
+        session, CollectionRef(name=collection, registry=registry), for_update=True
+    )
+    collection_deletion.delete_portfolio(session, row)
 
 
 @router.post("/{registry}/collections/{collection}/links", status_code=201)

@@ -1,0 +1,159 @@
+"""Deleting a collection against the real service: a project collection vanishes at
+once from listings, searches and resolution, its name is free again, and garbage
+collection frees the bytes only it held once the grace period has passed (blobs a live
+version of another collection shares stay); a version linked into a registry blocks the
+deletion; deleting a portfolio removes its links, never the project versions."""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+import sdk
+from registry.db import make_engine
+from registry.models import AliasMove, ArtifactCollection, ArtifactVersion
+from sdk.digest import hash_bytes
+from sdk.errors import ConflictError, NotFoundError
+from tests.api.helpers import assert_refused, commit, published
+from tests.conftest import Server
+from tests.registry.test_gc import (  # noqa: F401 (fixtures)
+    HOUR,
+    client_env,
+    collect,
+    gc_server,
+    manifest_size,
+    usage,
+)
+
+
+def names(api: httpx.Client, url: str, body: dict[str, Any] | None = None) -> list[str]:
+    response = api.post(url, json=body) if body is not None else api.get(url)
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    items = rows["items"] if isinstance(rows, dict) else rows
+    return [item.get("name") or item["qualified_name"] for item in items]
+
+
+def test_a_deleted_collection_vanishes_at_once_and_its_bytes_after_the_grace_period(
+    gc_server: Server,  # noqa: F811 (the fixture imported above)
+) -> None:
+    project = f"p-{uuid.uuid4().hex[:8]}"
+    shared, only_a, only_b = b"shared" * 300, b"only in v0" * 40, b"only in v1" * 60
+    v0_files, v1_files = {"w.bin": shared, "a.bin": only_a}, {"w.bin": shared, "b.bin": only_b}
+    kept_files = {"w.bin": shared}
+    with gc_server.api() as api:
+        commit(api, project, "doomed", v0_files, aliases=["best"])
+        commit(api, project, "doomed", v1_files)
+        commit(api, project, "kept", kept_files, type="model")
+        assert api.delete(f"/projects/{project}/collections/doomed").status_code == 204
+
+        # Gone at once: reading, listing, types, searching, resolving.
+        assert_refused(api.get(f"/projects/{project}/collections/doomed"), "doomed", status=404)
+        assert names(api, f"/projects/{project}/collections") == ["kept"]
+        assert api.get(f"/projects/{project}/types").json() == ["model"]
+        assert names(api, "/query/collections", {"project": project}) == ["kept"]
+        assert "doomed" not in names(api, "/query/collections", {"filter": {"name": "doomed"}})
+        assert names(api, "/query/versions", {"project": project}) == [f"{project}/kept:v0"]
+        for selector in ("v0", "v1", "best", "latest"):
+            resolved = api.get("/resolve", params={"path": f"{project}/doomed:{selector}"})
+            assert resolved.status_code == 404, resolved.text
+        with pytest.raises(NotFoundError):
+            sdk.Api().artifact(f"{project}/doomed:v1")
+        assert [c.name for c in sdk.Api().artifact_collections(project)] == ["kept"]
+
+    # The alias went the way a deleted version's does: recorded in the alias history.
+    engine = make_engine(gc_server.database_url)
+    with Session(engine) as session:
+        moves = session.exec(select(AliasMove).where(AliasMove.collection == f"{project}/doomed"))
+        assert [(m.alias, m.from_version, m.to_version) for m in moves] == [
+            ("best", None, "v0"),
+            ("best", "v0", None),
+        ]
+
+    doomed_bytes = len(only_a) + len(only_b) + manifest_size(v0_files) + manifest_size(v1_files)
+    after_delete = usage(gc_server, project)
+    assert after_delete["versions"] == 1 and after_delete["reclaimable_bytes"] == doomed_bytes
+
+    # The name is free again at once, for any type.
+    fresh = {"new.bin": b"a new collection under the old name"}
+    with gc_server.api() as api:
+        reborn = commit(api, project, "doomed", fresh, type="model")["version"]
+    assert reborn["version"] == "v0"
+    art = sdk.Api().artifact(f"{project}/doomed:latest")
+    assert (art.version, art.type, art.digest) == ("v0", "model", reborn["digest"])
+
+    # Within the grace period nothing goes.
+    report = collect(gc_server)
+    assert (report.purged_versions, report.purged_collections, report.deleted_blobs) == (0, 0, 0)
+    assert hash_bytes(only_a) in published(gc_server)
+
+    report = collect(gc_server, later=HOUR + timedelta(seconds=1))
+    assert (report.purged_versions, report.purged_collections) == (2, 1)
+    assert report.deleted_blobs == 4 and report.freed_bytes == doomed_bytes
+    stored = published(gc_server)
+    assert hash_bytes(only_a) not in stored and hash_bytes(only_b) not in stored
+    assert hash_bytes(shared) in stored
+    assert usage(gc_server, project) == {
+        "project": project,
+        "versions": 2,
+        "blobs": 4,
+        "bytes": len(shared)
+        + manifest_size(kept_files)
+        + len(*fresh.values())
+        + manifest_size(fresh),
+        "reclaimable_bytes": 0,
+    }
+    with Session(engine) as session:
+        rows = session.exec(select(ArtifactCollection.name)).all()
+        assert sorted(rows) == ["doomed", "kept"]
+        assert len(session.exec(select(ArtifactVersion)).all()) == 2
+    engine.dispose()
+    kept = sdk.Api().artifact(f"{project}/kept:v0")
+    kept.verify(kept.download(gc_server.home.parent / "kept"))
+
+
+def test_a_linked_version_blocks_deletion_and_a_portfolio_goes_without_its_sources(
+    gc_server: Server,  # noqa: F811 (the fixture imported above)
+) -> None:
+    project, registry = f"p-{uuid.uuid4().hex[:8]}", f"r-{uuid.uuid4().hex[:8]}"
+    with gc_server.api() as api:
+        version = commit(api, project, "model", {"m.pt": b"weights"}, type="model")["version"]
+        assert api.post("/registries", json={"name": registry}).status_code == 201
+        body = {"project": project, "collection": "model", "version": "v0", "aliases": ["staging"]}
+        linked = api.post(f"/registries/{registry}/collections/resnet/links", json=body)
+        assert linked.status_code == 201, linked.text
+
+        refused = api.delete(f"/projects/{project}/collections/model")
+        assert_refused(refused, f"@{registry}/resnet", "unlink", status=409)
+        assert api.get(f"/projects/{project}/collections/model").status_code == 200
+        with pytest.raises(ConflictError, match=f"@{registry}/resnet"):
+            sdk.Api().artifact_collection("model", f"{project}/model").delete()
+
+        # Deleting the portfolio removes its links; the project version stays.
+        assert api.delete(f"/registries/{registry}/collections/resnet").status_code == 204
+        gone = api.get(f"/registries/{registry}/collections/resnet")
+        assert_refused(gone, "resnet", status=404)
+        assert api.get(f"/registries/{registry}/collections").json() == []
+        resolved = api.get("/resolve", params={"path": f"@{registry}/resnet:staging"})
+        assert resolved.status_code == 404
+        source = api.get("/resolve", params={"path": f"{project}/model:v0"})
+        assert source.status_code == 200 and source.json()["digest"] == version["digest"]
+        history = api.get(f"/projects/{project}/collections/model/versions/v0").json()
+        assert history["state"] == "COMMITTED"
+
+        # Unlinked, the project collection may go (through the SDK).
+        sdk.Api().artifact_collection("model", f"{project}/model").delete()
+        assert api.get(f"/projects/{project}/collections/model").status_code == 404
+
+        # Missing collections are 404, and deleting twice is too.
+        for url in (
+            f"/projects/{project}/collections/model",
+            f"/projects/{project}/collections/never-was",
+            f"/registries/{registry}/collections/resnet",
+        ):
+            assert_refused(api.delete(url), status=404)
+    with pytest.raises(NotFoundError):
+        sdk.Api().artifact_collection("model", f"{project}/model")
