@@ -278,7 +278,7 @@ def build_strata(
     from registry.db import make_engine, session_scope
     from registry.migrate import upgrade
     from registry.services.artifact_versions import NewVersion, commit_version
-    from registry.services.blobs import record_blobs
+    from registry.services.blobs import collection_epoch, record_blobs
     from registry.settings import Settings
     from registry.storage.blob_store import BlobStore
     from sdk.digest import hash_bytes
@@ -300,7 +300,8 @@ def build_strata(
                     store.put(digest, data)
                     manifests.append((coll, v, digest, len(data)))
             with session_scope(engine) as session:
-                record_blobs(session, [(d, n) for _, _, d, n in manifests])
+                blobs = [(d, n) for _, _, d, n in manifests]
+                record_blobs(session, store, blobs, collection_epoch(session))
                 for coll, v, digest, _ in manifests:
                     commit_version(
                         session,

@@ -3,7 +3,15 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from registry.db import MAX_INT64
@@ -15,8 +23,28 @@ def _assume_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _iso_time(value: Any) -> Any:
+    """JSON has no time type: a time is an ISO 8601 string. Parsed here because strict
+    validation of a decoded body (FastAPI validates Python values) takes no string for
+    a datetime, and lax validation would take a number of seconds."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value[:64]!r} is not an ISO 8601 time") from None
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("a time is an ISO 8601 string")
+
+
+def _nonfinite_from_wire(value: Any) -> Any:
+    """ "NaN", "Infinity" and "-Infinity" are the wire spelling of those floats; other
+    strings stay strings and strict validation refuses them."""
+    return nonfinite.NAMES.get(value, value) if isinstance(value, str) else value
+
+
 # A timestamp a client sends; without an offset it is UTC.
-UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
+UtcDatetime = Annotated[datetime, BeforeValidator(_iso_time), AfterValidator(_assume_utc)]
 
 
 class RequestBody(BaseModel):
@@ -187,7 +215,10 @@ class MetricPoint(TypedDict):
     key: Annotated[str, Field(min_length=1, max_length=256)]
     step: Annotated[int, Field(ge=0, le=MAX_INT64)]
     value: Annotated[
-        float, Field(allow_inf_nan=True), PlainSerializer(nonfinite.to_wire, when_used="json")
+        float,
+        Field(allow_inf_nan=True),
+        BeforeValidator(_nonfinite_from_wire),
+        PlainSerializer(nonfinite.to_wire, when_used="json"),
     ]
     timestamp: UtcDatetime
 

@@ -3,8 +3,8 @@
 Requests ride out a server restart: for up to `STRATA_RETRY_SECONDS` a request is sent
 again when the server could not be reached (nothing was sent, so any request may be),
 and, for idempotent ones, when the connection broke before the answer arrived or the
-server answered 502/503/504. Idempotent are GET, HEAD, PUT, DELETE and the POSTs a
-or PATCHes a caller marks `idempotent=True` (asking which blobs are missing, uploading
+server answered 502/503/504. Idempotent are GET, HEAD, PUT, DELETE, and the POSTs and
+PATCHes a caller marks `idempotent=True` (asking which blobs are missing, uploading
 a batch of blobs, committing a version: a commit of content the collection already
 holds returns that version; asking for upload or download URLs; finishing a run).
 A body given as a callable is produced afresh for every attempt.

@@ -64,7 +64,7 @@ def deleted_name(collection: ArtifactCollection) -> str:
 def _refuse_if_linked(session: Session, collection: ArtifactCollection) -> None:
     source = ArtifactVersion.__table__.alias("source")  # type: ignore[attr-defined]
     rows = session.exec(
-        select(Registry.name, ArtifactCollection.name)
+        select(Registry, ArtifactCollection.name)
         .join(ArtifactCollection, col(ArtifactCollection.registry_id) == Registry.id)
         .join(ArtifactVersion, col(ArtifactVersion.collection_id) == ArtifactCollection.id)
         .join(source, source.c.id == ArtifactVersion.source_version_id)
@@ -77,7 +77,18 @@ def _refuse_if_linked(session: Session, collection: ArtifactCollection) -> None:
         .order_by(Registry.name, ArtifactCollection.name)
     ).all()
     if rows:
-        portfolios = ", ".join(f"@{registry}/{name}" for registry, name in rows)
+        # A restricted registry the caller cannot see stays unnamed (it does not exist
+        # for them), but it still holds the link.
+        portfolios = ", ".join(
+            sorted(
+                {
+                    f"@{registry.name}/{name}"
+                    if access.can_see(session, registry)
+                    else "a registry this key cannot see"
+                    for registry, name in rows
+                }
+            )
+        )
         raise Conflict(
             f"versions of this collection are linked into {portfolios}; unlink them there first"
         )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sdk import nonfinite
 from sdk.artifact import Artifact
 from sdk.connection import Connection
 from sdk.errors import ConflictError
@@ -126,7 +127,10 @@ def _upload_metrics(conn: Connection, run: dict[str, Any], run_dir: RunDir, crea
             missing.append(point)
     for start in range(0, len(missing), FLUSH_SIZE):
         batch = missing[start : start + FLUSH_SIZE]
-        conn.client.post(f"{_run_url(run)}/metrics", json={"points": batch})
+        # Non-finite values were admitted when logged (`allow_nonfinite`); say so again.
+        nonfinite_values = any(isinstance(p["value"], str) for p in batch)
+        body = {"points": batch, "allow_nonfinite": nonfinite_values}
+        conn.client.post(f"{_run_url(run)}/metrics", json=body)
     return len(missing)
 
 
@@ -170,7 +174,10 @@ def _run_url(run: dict[str, Any]) -> str:
 
 
 def _point_key(point: dict[str, Any]) -> tuple[Any, ...]:
-    return (point["key"], point["step"], float(point["value"]), _moment(point["timestamp"]))
+    """What identifies a logged point. Values in their wire spelling: NaN as the string
+    "NaN", since a float NaN equals nothing, not even itself."""
+    value = nonfinite.to_wire(nonfinite.from_wire(point["value"]))
+    return (point["key"], point["step"], value, _moment(point["timestamp"]))
 
 
 def _moment(value: str) -> datetime:

@@ -735,6 +735,10 @@ def test_a_restricted_registry_is_invisible_to_a_non_member(world: World) -> Non
             params={"delete_aliases": "true"},
         )
         assert refused.status_code == 403 and secret not in refused.text
+        # Deleting its collection is refused for the links, naming only what it can see.
+        linked = api.delete(f"/projects/{world.project}/collections/data")
+        assert linked.status_code == 409, linked.text
+        assert f"@{world.open}/models" in linked.text and secret not in linked.text
     with world.auth.client(world.auth.secrets[world.keys["read"]]) as api:
         listed = [r["name"] for r in api.get("/registries").json()]
         assert secret in listed, "a viewer sees the restricted registry"

@@ -219,3 +219,14 @@ def test_upload_cut_off_by_the_client_leaves_nothing(store):
     assert published(store) == before
     with store.api() as api:
         assert missing(api, [digest]) == [digest]
+
+
+def test_completing_a_direct_upload_on_a_proxying_store_is_refused(store):
+    """A file:// store hands out no upload URLs, so there is nothing to complete: a
+    named 422, not a crash in the presigning code."""
+    digest = hash_bytes(unique("never put"))
+    with store.api() as api:
+        response = api.post("/blobs/uploads/complete", json={"digests": [digest]})
+        assert response.status_code == 422, response.text
+        assert "no direct upload to complete" in response.json()["detail"]
+        assert missing(api, [digest]) == [digest]

@@ -16,6 +16,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -486,3 +487,33 @@ def test_readme_offline_example_runs_offline_and_syncs(tmp_path, server_home):
     net = sdk.Api(url=srv.url).artifact("demo/offline-net:candidate")
     assert [run.name for run in net.used_by()] == ["offline-eval"]
     assert net.logged_by().name == "offline-train"
+
+
+def test_non_finite_values_logged_offline_sync_once(tmp_path, server_home, project):
+    """NaN and the infinities, admitted with `allow_nonfinite`, are sent as admitted, and
+    a sync started afresh recognises NaN points already stored (NaN equals nothing)."""
+    offline = tmp_path / "offline"
+    logged = run_offline(
+        f"""
+        import json, sdk
+        with sdk.init(project={project!r}) as run:
+            for step, value in enumerate([1.0, float("nan"), float("inf"), -float("inf")]):
+                run.log({{"loss": value}}, step=step, allow_nonfinite=True)
+        print(json.dumps({{"run": run.id}}))
+        """,
+        tmp_path / "work",
+        offline,
+    )
+    srv = server_home()
+    [report] = sync_ok(srv, str(offline))
+    assert report["complete"] and report["metric_points"] == 4
+    history = sdk.Api(url=srv.url).run(f"{project}/{logged['run']}").history(keys=["loss"])
+    values = [point["value"] for point in history]
+    assert values[0] == 1.0 and values[1] != values[1] and values[2:] == [inf, -inf]
+
+    copy = tmp_path / "copy"
+    shutil.copytree(offline, copy)
+    for progress in copy.rglob("synced.json"):
+        progress.unlink()
+    [replayed] = sync_ok(srv, str(copy))
+    assert replayed["metric_points"] == 0

@@ -70,6 +70,11 @@ async def complete_uploads(
     """Verify what the client put under digest keys and in pack slots, and publish
     it. An object whose bytes do not hash to its key's digest is deleted and the
     request refused (422); blobs published before that stay, as they are valid."""
+    if not store.presigns:
+        raise InvalidInput(
+            "this store takes blob bytes through the service (PUT /blobs/{digest}); "
+            "there is no direct upload to complete"
+        )
     check_digests(body.digests)
     bad = [token for token in body.packs if not is_upload_token(token)]
     if bad:

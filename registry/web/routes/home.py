@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from registry.api.deps import ReadSessionDep
 from registry.errors import InvalidInput, RegistryError
+from registry.limits import Limits
 from registry.models import ArtifactCollection, Registry, Run
 from registry.query.targets import TARGETS
 from registry.schemas import ProjectPublic, QueryRequest
@@ -26,7 +27,6 @@ from registry.web.rendering import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE = 50
-MAX_FILTER_CHARS = 20_000
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -76,7 +76,7 @@ def search_page(
     next_cursor = None
     error = None
     try:
-        query = _query(q, kind, scope, cursor)
+        query = _query(q, kind, scope, cursor, request.app.state.limits)
         if query is not None:
             ids, next_cursor = search(session, kind, query, request.app.state.limits)
             items = _load(session, kind, ids)
@@ -94,13 +94,15 @@ def search_page(
     )
 
 
-def _query(q: str, kind: str, scope: str, cursor: str | None) -> QueryRequest | None:
+def _query(
+    q: str, kind: str, scope: str, cursor: str | None, limits: Limits
+) -> QueryRequest | None:
     if kind not in TARGETS:
         raise InvalidInput(f"search {', '.join(TARGETS)}, not {kind!r}")
     if not q.strip():
         return None
-    if len(q) > MAX_FILTER_CHARS:
-        raise InvalidInput(f"a filter has at most {MAX_FILTER_CHARS} characters")
+    if len(q) > limits.filter_bytes:
+        raise InvalidInput(f"a filter has at most {limits.filter_bytes} characters")
     try:
         parsed = json.loads(q)
     except ValueError as exc:
