@@ -223,7 +223,6 @@ def test_store_keys_are_digests_and_stay_under_the_root(claimed, data, token, tm
         lambda: store.put(claimed, data),
         lambda: store.read(claimed),
         lambda: store.open(claimed).close(),
-        lambda: store.publish_upload(token, claimed),
         lambda: store.publish_pack(token, 1024),
         lambda: _write_and_publish(store, data, claimed),
         lambda: store.delete(claimed),

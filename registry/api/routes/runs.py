@@ -4,6 +4,7 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from registry.api.bodies import METRIC_BATCH_OPENAPI, MetricBatchBody
 from registry.api.deps import ReadSessionDep, SessionDep
@@ -89,7 +90,10 @@ def metric_history(
     project: str,
     run_id: str,
     session: ReadSessionDep,
-    key: Annotated[list[str] | None, Query(description="repeat for several keys")] = None,
+    key: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=256)]] | None,
+        Query(description="repeat for several keys"),
+    ] = None,
 ) -> list[MetricPoint]:
     run = runs.get_run(session, project, run_id)
     return [
