@@ -96,7 +96,12 @@ def alias_moves(
 ) -> list[AliasMove]:
     """The collection's recorded alias changes, newest first; `before` (a move id)
     pages on from that move."""
-    query = select(AliasMove).where(AliasMove.collection_id == collection.id)
+    # The trail outlives collections, and a purged collection's id may be handed out
+    # again (SQLite reuses the highest): its moves are older than the collection now.
+    query = select(AliasMove).where(
+        AliasMove.collection_id == collection.id,
+        col(AliasMove.created_at) >= collection.created_at,
+    )
     if alias is not None:
         query = query.where(AliasMove.alias == alias)
     if before is not None:

@@ -33,7 +33,11 @@ def registry_history(session: Session, registry: Registry, limit: int = 50) -> l
     before: int | None = None
     while len(entries) < limit:
         query = select(Event).where(
-            Event.registry_id == registry.id, col(Event.type).in_((LINKED, ALIAS_ADDED))
+            Event.registry_id == registry.id,
+            col(Event.type).in_((LINKED, ALIAS_ADDED)),
+            # A deleted registry's id may be handed out again (SQLite reuses the
+            # highest); its events are older than the registry that has the id now.
+            col(Event.created_at) >= registry.created_at,
         )
         if before is not None:
             query = query.where(col(Event.id) < before)

@@ -157,3 +157,34 @@ def test_a_linked_version_blocks_deletion_and_a_portfolio_goes_without_its_sourc
             assert_refused(api.delete(url), status=404)
     with pytest.raises(NotFoundError):
         sdk.Api().artifact_collection("model", f"{project}/model")
+
+
+def test_a_collection_taking_a_purged_ones_id_starts_with_no_alias_history(
+    gc_server: Server,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """SQLite hands the highest id out again once its row is gone: the trail of the
+    purged collection (kept, it outlives what it describes) is not the new one's."""
+    project = f"p-{uuid.uuid4().hex[:8]}"
+    with gc_server.api() as api:
+        commit(api, project, "first", {"a.bin": b"first"}, aliases=["best"])
+        old_id = collection_id(gc_server, "first")
+        assert api.delete(f"/projects/{project}/collections/first").status_code == 204
+        collect(gc_server, later=2 * HOUR)
+        commit(api, project, "second", {"b.bin": b"second"})
+        history = api.get(f"/projects/{project}/collections/second/alias-history")
+        assert history.status_code == 200, history.text
+        assert history.json() == []
+    if gc_server.database_url.startswith("sqlite"):
+        assert collection_id(gc_server, "second") == old_id, "the id was reused"
+
+
+def collection_id(srv: Server, name: str) -> int:
+    engine = make_engine(srv.database_url)
+    try:
+        with Session(engine) as session:
+            rows = session.exec(select(ArtifactCollection).where(ArtifactCollection.name == name))
+            [row] = list(rows)
+            assert row.id is not None
+            return row.id
+    finally:
+        engine.dispose()
