@@ -101,6 +101,8 @@ def test_roles_decide_who_moves_an_alias(page: Page, auth: AuthServer, built):
     expect(page.locator(".alert.error")).to_contain_text("needs a key of role write")
     page.goto(base + "/automations")
     expect(page.locator(".alert.error")).to_contain_text("needs a key of role admin")
+    page.goto(base + "/")
+    expect(page.locator("main")).not_to_contain_text("automation")
     page.context.clear_cookies()
 
     member_name, member = auth.make_key("write")

@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
 from registry.api.deps import ReadSessionDep
 from registry.errors import InvalidInput, RegistryError
@@ -12,7 +13,7 @@ from registry.limits import Limits
 from registry.models import ArtifactCollection, Registry, Run
 from registry.query.targets import TARGETS
 from registry.schemas import ProjectPublic, QueryRequest
-from registry.services import projects, registries, runs
+from registry.services import access, projects, registries, runs
 from registry.services.automations import list_automations
 from registry.services.search import search
 from registry.views import (
@@ -39,8 +40,16 @@ def home(request: Request, session: ReadSessionDep) -> HTMLResponse:
             for p in projects.list_projects(session)
         ],
         registries=registries_public(registries.list_registries(session)),
-        automation_count=len(list_automations(session)),
+        automation_count=_automation_count(session),
     )
+
+
+def _automation_count(session: Session) -> int | None:
+    """Automations are for admin keys (they span every registry): others see no count."""
+    principal = access.principal_of(session)
+    if principal is not None and principal.role != "admin":
+        return None
+    return len(list_automations(session))
 
 
 @router.get("/projects/{project}", response_class=HTMLResponse)
