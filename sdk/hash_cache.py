@@ -9,6 +9,7 @@ to the file changes its ctime, which users cannot set back.
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 StatKey = tuple[int, int, int, int]
@@ -28,7 +29,7 @@ class HashCache:
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._db)
             # A cache: losing recent rows to a crash only costs re-hashing, so skip fsync.
             self._db.execute("PRAGMA synchronous=OFF")
             self._db.execute(_SCHEMA)
@@ -60,11 +61,28 @@ class HashCache:
             )
 
 
+def _use_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL. Processes starting together on a new cache may find the database
+    locked while one of them switches it (SQLite's busy timeout does not cover this)."""
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
 _caches: dict[Path, HashCache] = {}
+_caches_lock = threading.Lock()
 
 
 def hash_cache_for(cache_dir: Path) -> HashCache:
+    """One cache per folder and process. Threads logging at once share it: two
+    connections switching a new database to WAL together find it locked."""
     cache_dir = cache_dir.expanduser().resolve()
-    if cache_dir not in _caches:
-        _caches[cache_dir] = HashCache(cache_dir / "hashes.db")
-    return _caches[cache_dir]
+    with _caches_lock:
+        if cache_dir not in _caches:
+            _caches[cache_dir] = HashCache(cache_dir / "hashes.db")
+        return _caches[cache_dir]

@@ -70,7 +70,7 @@ async def complete_uploads(
     """Verify what the client put under digest keys and in pack slots, and publish
     it. An object whose bytes do not hash to its key's digest is deleted and the
     request refused (422); blobs published before that stay, as they are valid."""
-    if not store.presigns:
+    if (body.digests or body.packs) and not store.presigns:
         raise InvalidInput(
             "this store takes blob bytes through the service (PUT /blobs/{digest}); "
             "there is no direct upload to complete"
