@@ -10,7 +10,6 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from unittest.mock import ANY
 from urllib.parse import quote
 
 import httpx
@@ -484,7 +483,7 @@ def test_nul_characters_are_kept_or_refused_never_a_server_error(reg):
     response = reg.api.post(metrics, json={"points": [point]})
     assert response.status_code in (204, 422), response.text
     stored = reg.api.get(metrics).json()
-    assert stored == ([] if response.status_code == 422 else [{**point, "timestamp": ANY}])
+    assert stored == ([] if response.status_code == 422 else [point])
     for body in ({"name": "a\x00b"}, {"config": {"k": "a\x00b"}}, {"summary": {"a\x00": 1}}):
         response = reg.api.patch(f"/projects/{PROJECT}/runs/{run}", json=body)
         assert response.status_code in (200, 422), response.text
