@@ -11,11 +11,13 @@ handed out corrupt. Access time records use (at most hourly, like relatime), for
 least-recently-used eviction.
 """
 
+import itertools
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sdk.digest import Hasher
@@ -33,6 +35,11 @@ class BlobCache:
         self._blobs = self.root / "blobs"
         self._tmp = self.root / "tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
+        # Temporary names unique across processes sharing the cache, without a
+        # random draw per blob.
+        self._tmp_prefix = uuid.uuid4().hex[:16]
+        self._tmp_serial = itertools.count()
+        self._shards_made: set[Path] = set()
 
     def path(self, digest: str) -> Path:
         return self._blobs / digest[:2] / digest
@@ -46,31 +53,52 @@ class BlobCache:
 
     def write(self, digest: str, chunks: Iterable[bytes]) -> Path:
         """Store a blob from `chunks`, verifying its digest; raises IntegrityError."""
-        tmp = self._tmp / uuid.uuid4().hex
+        with self.receiving(digest) as write:
+            for chunk in chunks:
+                write(chunk)
+        return self.path(digest)
+
+    @contextmanager
+    def receiving(self, digest: str) -> Iterator[Callable[[bytes], None]]:
+        """Store a blob whose chunks arrive one by one (pass each to the function this
+        yields); when the block ends its digest is verified (IntegrityError) and it is
+        published. A block that raises leaves nothing behind.
+
+        Downloads of many small blobs are bound by file-system calls, so a blob costs
+        as few as can be: created read-only (its descriptor still writes), marked
+        through that descriptor, renamed into a shard folder made once per cache.
+        """
+        tmp = self._tmp / f"{self._tmp_prefix}-{next(self._tmp_serial)}"
         hasher = Hasher()
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, READ_ONLY)
         try:
-            with open(tmp, "wb") as out:
-                for chunk in chunks:
+            with open(descriptor, "wb") as out:
+
+                def write(chunk: bytes) -> None:
                     hasher.update(chunk)
                     out.write(chunk)
-            actual = hasher.hexdigest()
-            if actual != digest:
-                raise IntegrityError(
-                    f"blob {digest} arrived corrupt (its bytes hash to {actual}); "
-                    "nothing was written"
-                )
-            return self._publish(tmp, digest)
-        finally:
-            tmp.unlink(missing_ok=True)
 
-    def _publish(self, tmp: Path, digest: str) -> Path:
-        final = self.path(digest)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        now = time.time_ns()
-        os.chmod(tmp, READ_ONLY)
-        os.utime(tmp, ns=(now, now - now % 1_000_000_000 + MTIME_MARKER_NS))
-        os.replace(tmp, final)
-        return final
+                yield write
+                actual = hasher.hexdigest()
+                if actual != digest:
+                    raise IntegrityError(
+                        f"blob {digest} arrived corrupt (its bytes hash to {actual}); "
+                        "nothing was written"
+                    )
+                out.flush()
+                now = time.time_ns()
+                os.utime(out.fileno(), ns=(now, now - now % 1_000_000_000 + MTIME_MARKER_NS))
+            os.replace(tmp, self._shard(digest) / digest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _shard(self, digest: str) -> Path:
+        shard = self._blobs / digest[:2]
+        if shard not in self._shards_made:
+            shard.mkdir(parents=True, exist_ok=True)
+            self._shards_made.add(shard)
+        return shard
 
     def place(self, digest: str, target: Path) -> None:
         """Put the cached blob at `target`: a hardlink where possible, else a copy."""

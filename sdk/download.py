@@ -31,14 +31,16 @@ def download_entries(
 ) -> None:
     progress = progress or NoProgress()
     root.mkdir(parents=True, exist_ok=True)
-    real_root = root.resolve()
-    targets = [(path, entry, safe_target(real_root, path)) for path, entry in entries]
+    targets = list(_checked_targets(root.resolve(), entries))
     stored = {e.digest: e.size for _, e, _ in targets if e.ref is None}
     needed = {d: s for d, s in stored.items() if not cache.has(d, s)}
     progress.start(sum(needed.values()), len(needed))
     fetch_into_cache(client, cache, needed, progress)
+    folders_made: set[Path] = set()
     for path, entry, target in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in folders_made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders_made.add(target.parent)
         if entry.ref is None:
             cache.place(entry.digest, target)
         else:
@@ -54,6 +56,18 @@ def cached_blob(client: Client, cache: BlobCache, digest: str, size: int) -> Pat
     return cache.path(digest)
 
 
+def _checked_targets(
+    real_root: Path, entries: list[tuple[str, Entry]]
+) -> Iterator[tuple[str, Entry, Path]]:
+    """Each entry with its `safe_target`, checking each folder once, not once per file."""
+    folders: dict[str, Path] = {}
+    for path, entry in entries:
+        folder, _, name = path.rpartition("/")
+        if folder not in folders:
+            folders[folder] = safe_target(real_root, path).parent
+        yield path, entry, folders[folder] / name
+
+
 def safe_target(real_root: Path, path: str) -> Path:
     """`root/path`, refusing anything (a `..`, a symlinked folder) that leads outside root."""
     target = real_root / path
@@ -66,7 +80,7 @@ def safe_target(real_root: Path, path: str) -> Path:
 def fetch_into_cache(
     client: Client, cache: BlobCache, needed: dict[str, int], progress: Progress
 ) -> None:
-    if direct.download(client, cache, list(needed), progress):
+    if direct.download(client, cache, needed, progress):
         return
     small = [d for d, s in needed.items() if s <= BATCH_FILE_MAX_BYTES]
     large = [d for d, s in needed.items() if s > BATCH_FILE_MAX_BYTES]

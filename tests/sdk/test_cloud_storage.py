@@ -14,6 +14,7 @@ import pytest
 
 import sdk
 from sdk.digest import hash_bytes
+from sdk.errors import IntegrityError, NotFoundError
 from tests.cloud import Bucket, fake_gcs, gcs_signing_key, moto, new_bucket  # noqa: F401
 from tests.conftest import Server, make_tree, start_server, stop_server
 
@@ -103,6 +104,29 @@ def log_file(root: Path, name: str, data: bytes) -> sdk.Artifact:
 
 def downloaded(art: sdk.Artifact, target: Path) -> bytes:
     return Path(sdk.Api().artifact(art.qualified_name).download(target), "f.bin").read_bytes()
+
+
+@pytest.mark.parametrize("size", [4096, 3 * MiB], ids=["small", "streamed"])
+def test_changed_or_missing_bucket_objects_fail_the_download_with_typed_errors(
+    service: Server, cloud: tuple[Server, Bucket], tmp_path: Path, size: int
+) -> None:
+    """Both download paths (small blobs on aiohttp, large ones streamed on threads)
+    verify what the bucket sends and write nothing for a blob that does not match."""
+    data = os.urandom(size)
+    art = log_file(tmp_path / "data", f"tampered-{size}", data)
+    _, bucket = cloud
+    fs = bucket.filesystem()
+    [key] = [k for k in fs.find(bucket.url.split("://", 1)[1]) if k.endswith(hash_bytes(data))]
+    fs.pipe(key, os.urandom(size))  # same size, other bytes
+
+    with pytest.raises(IntegrityError, match=hash_bytes(data)):
+        downloaded(art, tmp_path / "corrupt")
+    assert not (tmp_path / "corrupt" / "f.bin").exists()
+
+    fs.rm(key)
+    with pytest.raises(NotFoundError, match="HTTP 404"):
+        downloaded(art, tmp_path / "missing")
+    assert not (tmp_path / "missing" / "f.bin").exists()
 
 
 def test_wrong_bytes_put_under_a_digest_are_deleted_and_never_published(
