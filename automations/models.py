@@ -54,6 +54,9 @@ class Automation(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """The outbox: written in the transaction of the change that caused it."""
 
+    # A registry's history pages read its newest events first.
+    __table_args__ = (Index("ix_event_registry_id", "registry_id", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     type: str = Field(max_length=32)
     project_id: int | None = None

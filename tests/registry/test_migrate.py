@@ -38,6 +38,12 @@ def test_strata_migrate_creates_the_schema_at_head(tmp_path: Path, database_url:
     assert {"integration", "automation", "event", "delivery", "delivery_attempt"} <= tables
     assert {"scheduled_job"} <= tables
     assert head == head_revision()
+    # A registry's history reads its newest events without scanning the outbox.
+    assert {"registry_id", "id"} == set(
+        next(i for i in schema.get_indexes("event") if i["name"] == "ix_event_registry_id")[
+            "column_names"
+        ]
+    )
     if engine.dialect.name == "postgresql":
         # The filter language's containment tests have GIN indexes over JSONB.
         for table, column in [("artifact_version", "metadata"), ("run", "config"), ("run", "tags")]:
