@@ -9,6 +9,9 @@ can never overwrite a blob; the service re-hashes whatever arrives before anythi
 may name it.
 """
 
+import threading
+import time
+from collections import OrderedDict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -99,6 +102,45 @@ class GCSPresigner:
         )
 
 
+class ReusedDownloadUrls:
+    """A presigner that hands a GET URL out again while at least half its lifetime is
+    left, so a dataset that many jobs download is signed once per half-lifetime rather
+    than once per job and blob (a GCS V4 signature is an RSA operation, ~0.3 ms; 5,000
+    blobs cost the service 1.3 s of CPU). PUT URLs are always fresh."""
+
+    def __init__(self, presigner: Presigner, ttl_seconds: int, max_urls: int = 200_000) -> None:
+        self._presigner = presigner
+        self.put_headers = presigner.put_headers
+        self._reuse_seconds = ttl_seconds / 2
+        self._max_urls = max_urls
+        self._urls: OrderedDict[str, tuple[str, float]] = OrderedDict()  # key: (url, until)
+        self._lock = threading.Lock()
+
+    def put_urls(self, keys: list[str]) -> list[str]:
+        return self._presigner.put_urls(keys)
+
+    def get_urls(self, keys: list[str]) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            known = {key: self._reusable(key, now) for key in keys}
+        missing = [key for key, url in known.items() if url is None]
+        signed = dict(zip(missing, self._presigner.get_urls(missing), strict=True))
+        with self._lock:
+            for key, url in signed.items():
+                self._urls[key] = (url, now + self._reuse_seconds)
+                self._urls.move_to_end(key)
+            while len(self._urls) > self._max_urls:
+                self._urls.popitem(last=False)
+        return [known[key] or signed[key] for key in keys]
+
+    def _reusable(self, key: str, now: float) -> str | None:
+        url, until = self._urls.get(key, ("", 0.0))
+        if until <= now:
+            return None
+        self._urls.move_to_end(key)
+        return url
+
+
 def presigner_for(
     fs: AbstractFileSystem, ttl_seconds: int, signing_key: Path | None = None
 ) -> Presigner | None:
@@ -106,12 +148,13 @@ def presigner_for(
     GCS without a service-account key: pass `signing_key` when the filesystem's own
     credentials, e.g. workload identity or anonymous, hold none)."""
     protocols = protocols_of(fs)
+    presigner: Presigner | None = None
     if protocols & {"s3", "s3a"}:
-        return S3Presigner(fs, ttl_seconds)
-    if protocols & {"gs", "gcs"}:
+        presigner = S3Presigner(fs, ttl_seconds)
+    elif protocols & {"gs", "gcs"}:
         credentials = _gcs_signing_credentials(fs, signing_key)
-        return GCSPresigner(fs, credentials, ttl_seconds) if credentials else None
-    return None
+        presigner = GCSPresigner(fs, credentials, ttl_seconds) if credentials else None
+    return ReusedDownloadUrls(presigner, ttl_seconds) if presigner else None
 
 
 def _gcs_signing_credentials(fs: Any, signing_key: Path | None) -> Any:

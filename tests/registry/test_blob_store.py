@@ -2,6 +2,7 @@
 server) and GCS (fake-gcs-server), each on 127.0.0.1."""
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from registry.errors import DigestMismatch, InvalidInput
 from registry.storage.blob_store import BlobStore
 from registry.storage.layout import blob_key, temp_key
 from registry.storage.preconditions import delete_if_unchanged
+from registry.storage.presign import presigner_for
 from sdk.digest import hash_bytes
 from sdk.framing import frame_header
 from tests.cloud import fake_gcs, gcs_signing_key, moto  # noqa: F401 (fixtures)
@@ -213,6 +215,29 @@ def test_presigned_upload_to_the_digest_key_is_verified(bucket: BlobStore) -> No
     [download] = bucket.presign_downloads([digest])
     assert httpx.get(download).content == data
     assert temp_objects(bucket) == []  # no temporary copy, nothing left behind
+
+
+def test_download_urls_are_handed_out_again_for_half_their_lifetime(
+    bucket: BlobStore, request: pytest.FixtureRequest
+) -> None:
+    """Signing (an RSA operation on GCS) is paid once per blob and half-lifetime, not
+    once per download; a URL with less than half its lifetime left is signed anew."""
+    data = b"downloaded by many jobs"
+    digest = hash_bytes(data)
+    bucket.put(digest, data)
+    key = blob_key(bucket.root, digest)
+    gcs_key = request.getfixturevalue("gcs_signing_key") if backend_of(bucket) == "gcs" else None
+    presigner = presigner_for(bucket.fs, ttl_seconds=6, signing_key=gcs_key)
+    assert presigner is not None
+    [first] = presigner.get_urls([key])
+    time.sleep(1.2)  # a URL signed now would carry another timestamp
+    assert presigner.get_urls([key]) == [first]
+    time.sleep(2.0)  # more than half of the 6 s lifetime has passed
+    [renewed] = presigner.get_urls([key])
+    assert renewed != first
+    assert httpx.get(renewed).content == data
+    # The store's own presigner reuses its URLs too.
+    assert bucket.presign_downloads([digest]) == bucket.presign_downloads([digest])
 
 
 def test_signed_puts_carry_a_signed_create_if_absent_precondition(bucket: BlobStore) -> None:
