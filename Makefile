@@ -21,6 +21,7 @@ serve: $(BIN)/strata
 # that tests/servers.py starts, installing Debian's postgresql-15 when it is missing).
 test: $(BIN)/strata
 	$(BIN)/ruff check registry sdk automations migrations tests bench
+	$(BIN)/ruff format --check registry sdk automations migrations tests bench
 	$(BIN)/mypy registry sdk automations
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --db=postgresql

@@ -252,5 +252,3 @@ def quiet_note(quiet: dict) -> str:
     return (
         "it never got quiet before " + ", ".join(f"{k} ({v} cores)" for k, v in loud.items()) + "."
     )
-
-
