@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from sdk import nonfinite
 from sdk.artifact import Artifact
 from sdk.connection import Connection
@@ -56,7 +58,7 @@ def sync(path: Path, conn: Connection, progress_for: ProgressFor | None = None) 
     upload."""
     store, run_dirs = OfflineStore.open(path)
     progress_for = progress_for or (lambda _label: NoProgress())
-    url = conn.settings.url.rstrip("/")
+    url = _server_key(conn.settings.url)
     reports: dict[RunDir, SyncedRun] = {}
     todo: list[tuple[RunDir, dict[str, Any], SyncState]] = []
     for run_dir in run_dirs:
@@ -92,6 +94,16 @@ def sync(path: Path, conn: Connection, progress_for: ProgressFor | None = None) 
         item.run_dir.save_sync_state(url, state)
         report.complete = state.complete
     return list(reports.values())
+
+
+def _server_key(url: str) -> str:
+    """The server `url` names however it is spelled (case of scheme and host, the
+    scheme's default port, a trailing slash): what sync progress is remembered under."""
+    parsed = httpx.URL(url)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    default_port = {"http": 80, "https": 443}.get(parsed.scheme)
+    port = f":{parsed.port}" if parsed.port not in (None, default_port) else ""
+    return f"{parsed.scheme}://{host}{port}{parsed.path.rstrip('/')}"
 
 
 def _ensure_run(conn: Connection, run: dict[str, Any], run_dir: RunDir) -> bool:

@@ -71,20 +71,22 @@ def run_offline(script: str, cwd: Path, offline_dir: Path, timeout: float = 120)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def strata_sync(server: Server, *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
-    """`strata sync` as a user runs it, against `server`."""
+def strata_sync(
+    server: Server, *args: str, cwd: Path = ROOT, url: str | None = None
+) -> subprocess.Popen[str]:
+    """`strata sync` as a user runs it, against `server` (reached at `url`, if given)."""
     return subprocess.Popen(
         [sys.executable, "-m", "registry", "sync", *args],
         cwd=cwd,
-        env={**os.environ, "STRATA_URL": server.url, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "STRATA_URL": url or server.url, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
-def sync_ok(server: Server, *args: str) -> Any:
-    process = strata_sync(server, *args, "--json")
+def sync_ok(server: Server, *args: str, url: str | None = None) -> Any:
+    process = strata_sync(server, *args, "--json", url=url)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, (out, err)
     return json.loads(out)
@@ -316,6 +318,10 @@ def test_offline_runs_sync_later_exactly_once(
     again = sync_ok(srv, str(offline))
     assert [r["up_to_date"] for r in again] == [True, True]
     assert snapshot(srv, project) == before
+    assert body_bytes(srv) == received
+    # The same server spelled otherwise is the same server.
+    respelled = srv.url.replace("http://", "HTTP://") + "/"
+    assert [r["up_to_date"] for r in sync_ok(srv, str(offline), url=respelled)] == [True, True]
     assert body_bytes(srv) == received
 
     # Without the folders' progress records (a copy), a sync starts from the beginning
