@@ -89,10 +89,10 @@ def test_changed_unversioned_reference_is_detected(
 
 
 def test_versioned_s3_reference_downloads_the_logged_version(
-    moto,
+    moto,  # noqa: F811 (the fixture imported above)
     project: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     made = new_bucket("s3", moto)
     for key, value in made.env.items():
