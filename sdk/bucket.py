@@ -55,7 +55,7 @@ class BucketClient:
             raise ServerUnavailableError(f"cannot reach the bucket: {exc}") from None
         if response.status in KEY_TAKEN:
             return False
-        raise_for_status(response, "upload")
+        _raise_for_status(response, "upload")
         return True
 
     def get_into(self, url: str, digest: str, cache: BlobCache, progress: Progress) -> None:
@@ -64,7 +64,7 @@ class BucketClient:
         try:
             response = self._pool(url).request("GET", url, preload_content=False)
             try:
-                raise_for_status(response, what)
+                _raise_for_status(response, what)
                 with cache.receiving(digest) as write:
                     for chunk in response.stream(CHUNK_BYTES, decode_content=False):
                         write(chunk)
@@ -83,7 +83,7 @@ class BucketClient:
         return proxied
 
 
-def raise_for_status(response: urllib3.BaseHTTPResponse, what: str) -> None:
+def _raise_for_status(response: urllib3.BaseHTTPResponse, what: str) -> None:
     """Raise the `sdk.errors` exception for an error answer; reads only an error's body."""
     if response.status >= 400:
         raise bucket_error(response.status, response.data, what)

@@ -88,17 +88,14 @@ class BlobCache:
                 out.flush()
                 now = time.time_ns()
                 os.utime(out.fileno(), ns=(now, now - now % 1_000_000_000 + MTIME_MARKER_NS))
-            os.replace(tmp, self._shard(digest) / digest)
+            final = self.path(digest)
+            if final.parent not in self._shards_made:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                self._shards_made.add(final.parent)
+            os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-
-    def _shard(self, digest: str) -> Path:
-        shard = self._blobs / digest[:2]
-        if shard not in self._shards_made:
-            shard.mkdir(parents=True, exist_ok=True)
-            self._shards_made.add(shard)
-        return shard
 
     def place(self, digest: str, target: Path) -> None:
         """Put the cached blob at `target`: a hardlink where possible, else a copy."""
