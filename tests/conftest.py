@@ -20,6 +20,8 @@ import httpx
 import pytest
 
 import sdk
+from automations.models import ScheduledJob
+from registry.db import make_engine, session_scope
 from sdk.connection import Connection
 from tests.servers import Postgres, start_postgres
 
@@ -94,6 +96,25 @@ class Server:
 
     def api(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def wait_for_job_run(self, name: str, timeout: float = 60) -> ScheduledJob:
+        """The periodic job `name` once the service has run it.
+
+        Each poll reads in its own short read-only transaction: one held open across
+        polls would see a stale snapshot, and on SQLite a writing one would block the
+        very update it waits for."""
+        engine = make_engine(self.database_url)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                with session_scope(engine, read_only=True) as session:
+                    row = session.get(ScheduledJob, name)
+                    if row is not None and row.last_run_at:
+                        return row
+                assert time.monotonic() < deadline, f"the job {name} never ran in {timeout:g} s"
+                time.sleep(0.2)
+        finally:
+            engine.dispose()
 
 
 def start_server(

@@ -2,7 +2,6 @@
 version-expiry job deletes what outlived its TTL and keeps what holds an alias."""
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -105,13 +104,6 @@ def test_expiry_deletes_versions_past_their_ttl_but_not_those_holding_an_alias(
 
 def test_the_service_runs_version_expiry_as_a_periodic_job(fresh_server: Server) -> None:
     """`strata serve` registers the job: its first tick is claimed and run at start."""
-    engine = make_engine(fresh_server.database_url)
-    deadline = time.monotonic() + 30
-    with Session(engine) as session:
-        while (row := session.get(ScheduledJob, "expire-versions")) is None or not row.last_run_at:
-            assert time.monotonic() < deadline, "the expiry job never ran"
-            time.sleep(0.2)
-            session.expire_all()
-        assert row.last_error == ""
-        assert row.next_run_at > row.last_run_at
-    engine.dispose()
+    row = fresh_server.wait_for_job_run("expire-versions")
+    assert row.last_error == ""
+    assert row.next_run_at > row.last_run_at

@@ -255,14 +255,4 @@ def test_commits_racing_collection_never_end_pointing_at_a_deleted_blob(
 
 def test_the_service_runs_garbage_collection_as_a_periodic_job(gc_server: Server) -> None:
     """`strata serve` registers the job: its first tick is claimed and run at start."""
-    from automations.models import ScheduledJob
-
-    engine = make_engine(gc_server.database_url)
-    deadline = time.monotonic() + 60
-    with Session(engine) as session:
-        while (row := session.get(ScheduledJob, "collect-garbage")) is None or not row.last_run_at:
-            assert time.monotonic() < deadline, "the collection job never ran"
-            time.sleep(0.2)
-            session.expire_all()
-        assert row.last_error == ""
-    engine.dispose()
+    assert gc_server.wait_for_job_run("collect-garbage").last_error == ""
