@@ -6,7 +6,7 @@ digest, metadata and lineage stay the source's. A version is linked at most once
 portfolio; linking it again only adds the aliases asked for.
 """
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from registry.errors import NotFound
 from registry.models import ArtifactCollection, ArtifactVersion, utcnow
@@ -30,17 +30,21 @@ def link_version(
     """Returns the portfolio's version and whether this call created the membership."""
     wanted = requested_aliases(aliases)
     # The membership references the source's manifest: from here on garbage collection
-    # keeps it, and the source, read before, must still be committed.
+    # keeps it.
     hold_blobs(session)
-    state = session.exec(select(ArtifactVersion.state).where(ArtifactVersion.id == source.id))
-    if state.first() != COMMITTED:
-        raise NotFound(f"version {source.id} was deleted meanwhile")
+    asked, asked_in = source, source_collection
     if source.source_version_id is not None:
         # Linking a link links what it points at: a portfolio never holds a chain.
         original = session.get(ArtifactVersion, source.source_version_id)
         home = session.get(ArtifactCollection, original.collection_id) if original else None
         assert original is not None and home is not None
         source, source_collection = original, home
+    _lock_against_deletion(session, source_collection)
+    states = session.exec(
+        select(ArtifactVersion.state).where(col(ArtifactVersion.id).in_([asked.id, source.id]))
+    )
+    if set(states) != {COMMITTED}:
+        raise NotFound(f"{asked_in.name}:v{asked.index} does not exist (deleted meanwhile)")
     registry = get_registry(session, registry_name)
     access.check_registry_role(session, registry, "member")
     portfolio = get_or_create_portfolio(session, registry, portfolio_name, source_collection.type)
@@ -77,3 +81,15 @@ def link_version(
     add_aliases_and_tags(session, portfolio, member, [LATEST, *wanted], [])
     events.artifact_linked(session, portfolio, member, source_collection, source, wanted)
     return member, True
+
+
+def _lock_against_deletion(session: Session, collection: ArtifactCollection) -> None:
+    """Hold the source collection's row shared until this transaction ends.
+
+    Deleting a version or a collection locks that row exclusively before it reads the
+    links it must refuse or remove. So a deletion either waits for this link and then
+    sees it, or finished first and the states read after this lock say DELETED; without
+    it a link could land on a version deleted a moment before (PostgreSQL reads only
+    what is committed; SQLite's writers already queue)."""
+    query = select(ArtifactCollection.id).where(ArtifactCollection.id == collection.id)
+    session.exec(query.with_for_update(read=True)).one()

@@ -4,17 +4,24 @@ collection frees the bytes only it held once the grace period has passed (blobs 
 version of another collection shares stay); a version linked into a registry blocks the
 deletion; deleting a portfolio removes its links, never the project versions."""
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 import sdk
 from registry.db import make_engine
 from registry.models import AliasMove, ArtifactCollection, ArtifactVersion
+from registry.services.artifact_versions import delete_version
+from registry.services.collection_deletion import delete_project_collection
+from registry.services.collections import CollectionRef
+from registry.services.versions import resolve_version
 from sdk.digest import hash_bytes
 from sdk.errors import ConflictError, NotFoundError
 from tests.api.helpers import assert_refused, commit, published
@@ -186,5 +193,63 @@ def collection_id(srv: Server, name: str) -> int:
             [row] = list(rows)
             assert row.id is not None
             return row.id
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("deleted", ["version", "collection"])
+def test_a_link_racing_a_deletion_waits_for_it_and_is_refused(server: Server, deleted: str) -> None:
+    """A deletion holds its collection's row from the moment it starts; a link of one of
+    its versions that arrives meanwhile waits, then finds the version gone (404), rather
+    than landing on a version deleted a moment before its own commit."""
+    project, registry = f"p-{uuid.uuid4().hex[:8]}", f"r-{uuid.uuid4().hex[:8]}"
+    with server.api() as api:
+        commit(api, project, "model", {"m.pt": b"weights " + project.encode()}, type="model")
+        assert api.post("/registries", json={"name": registry}).status_code == 201
+
+        engine = make_engine(server.database_url)
+        ref = CollectionRef(name="model", project=project)
+        link_url = f"/registries/{registry}/collections/resnet/links"
+        body = {"project": project, "collection": "model", "version": "v0"}
+        answers: list[httpx.Response] = []
+        with Session(engine) as session:  # the deletion, begun and not yet committed
+            collection, version = resolve_version(session, ref, "v0", for_update=True)
+            if deleted == "version":
+                delete_version(session, collection, version)
+            else:
+                delete_project_collection(session, collection)
+            session.flush()
+            linking = threading.Thread(target=lambda: answers.append(api.post(link_url, json=body)))
+            linking.start()
+            wait_until_blocked(server, linking)
+            session.commit()
+        linking.join(30)
+        engine.dispose()
+
+        [answer] = answers
+        assert_refused(answer, "model", "does not exist", status=404)
+        resolved = api.get("/resolve", params={"path": f"@{registry}/resnet:latest"})
+        assert resolved.status_code == 404, resolved.text
+
+
+def wait_until_blocked(srv: Server, thread: threading.Thread) -> None:
+    """Until the request `thread` makes waits on a row lock (PostgreSQL tells; on SQLite,
+    where writers queue on the database, a second still running is the sign)."""
+    if not srv.database_url.startswith("postgresql"):
+        time.sleep(1)
+        assert thread.is_alive(), "the link did not wait for the deletion"
+        return
+    engine = make_engine(srv.database_url)
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 10
+    try:
+        with engine.connect() as connection:
+            while not connection.execute(waiting).scalar():
+                assert thread.is_alive(), "the link did not wait for the deletion"
+                assert time.monotonic() < deadline, "the link never waited for the deletion"
+                time.sleep(0.05)
     finally:
         engine.dispose()
