@@ -26,6 +26,9 @@ router = APIRouter(prefix="/blobs", tags=["blobs"])
 # Bytes handed to a worker thread at once: fewer thread hops for large uploads.
 WRITE_BUFFER = 1024 * 1024
 READ_CHUNK = 1024 * 1024
+# A batch download holds at most this much of the store's bytes in memory at once.
+WINDOW_FILES = 64
+WINDOW_BYTES = 8 * 1024 * 1024
 
 
 def check_digests(digests: list[str]) -> None:
@@ -110,12 +113,7 @@ def record(request: Request, blobs: list[tuple[str, int]], epoch: int) -> None:
 def fetch_batch(body: DigestList, session: ReadSessionDep, store: BlobStoreDep) -> OctetStream:
     """Download many blobs framed in one body, in the order asked."""
     sizes = sizes_of_existing(session, body.digests)
-    frames = (
-        chunk
-        for digest in body.digests
-        for chunk in (frame_header(digest, sizes[digest]), *_chunks(store, digest))
-    )
-    return OctetStream(frames)
+    return OctetStream(_frames(store, body.digests, sizes))
 
 
 @router.get("/{digest}", response_class=OctetStream, responses=BINARY_RESPONSE)
@@ -131,6 +129,36 @@ def sizes_of_existing(session: Session, digests: list[str]) -> dict[str, int]:
     if missing:
         raise NotFound(f"{len(missing)} blob(s) do not exist, e.g. {missing[0]}")
     return sizes
+
+
+def _frames(store: BlobStore, digests: list[str], sizes: dict[str, int]) -> Iterator[bytes]:
+    """Each blob after its frame header. Small blobs are read a window at a time (on an
+    object store one request each, all of a window's at once, rather than one after
+    the other); a large one streams alone."""
+    for window in _windows(digests, sizes):
+        if len(window) == 1 and sizes[window[0]] > WINDOW_BYTES:
+            yield frame_header(window[0], sizes[window[0]])
+            yield from _chunks(store, window[0])
+            continue
+        contents = store.read_many(window)
+        for digest in window:
+            yield frame_header(digest, sizes[digest])
+            yield contents[digest]
+
+
+def _windows(digests: list[str], sizes: dict[str, int]) -> Iterator[list[str]]:
+    """Consecutive runs of at most WINDOW_FILES blobs and WINDOW_BYTES in all."""
+    window: list[str] = []
+    held = 0
+    for digest in digests:
+        size = sizes[digest]
+        if window and (len(window) == WINDOW_FILES or held + size > WINDOW_BYTES):
+            yield window
+            window, held = [], 0
+        window.append(digest)
+        held += size
+    if window:
+        yield window
 
 
 def _chunks(store: BlobStore, digest: str) -> Iterator[bytes]:
