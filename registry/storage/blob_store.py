@@ -42,7 +42,8 @@ from registry.storage.presign import Presigner, presigner_for
 from sdk.digest import Hasher, hash_bytes
 from sdk.framing import FrameReader, FramingError
 
-READ_BLOCK = 1024 * 1024
+# Ranged reads of object stores while a blob streams through the service.
+READ_BLOCK = 8 * 1024 * 1024
 # Read size when the service re-hashes an object a client put in the bucket.
 VERIFY_BLOCK = 16 * 1024 * 1024
 VERIFY_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
@@ -184,8 +185,11 @@ class BlobStore:
             sizes = list(pool.map(lambda blob: self.put(*blob), blobs))
         return [(digest, size) for (digest, _), size in zip(blobs, sizes, strict=True)]
 
-    def open(self, digest: str) -> BinaryIO:
-        return self.fs.open(blob_key(self.root, digest), "rb", block_size=READ_BLOCK)
+    def open(self, digest: str, size: int) -> BinaryIO:
+        """Read the blob as a stream. Its recorded `size` spares object stores a metadata
+        request; bytes beyond it are never read (a changed object fails its digest)."""
+        key = blob_key(self.root, digest)
+        return self.fs.open(key, "rb", block_size=READ_BLOCK, size=size)
 
     def read(self, digest: str) -> bytes:
         return self.fs.cat_file(blob_key(self.root, digest))

@@ -93,9 +93,13 @@ def test_put_then_open_returns_the_bytes(store: BlobStore) -> None:
     assert not store.exists(digest)
     assert store.put(digest, data) == len(data)
     assert store.exists(digest)
-    with store.open(digest) as stream:
+    with store.open(digest, len(data)) as stream:
         assert stream.read() == data
     assert list(store.iter_digests()) == [digest]
+    other = b"another blob"
+    store.put(hash_bytes(other), other)
+    asked = [hash_bytes(other), digest, hash_bytes(other)]
+    assert store.read_many(asked) == {digest: data, hash_bytes(other): other}
 
 
 def test_keys_fan_out_by_digest_prefix(store: BlobStore) -> None:

@@ -119,7 +119,7 @@ def fetch_batch(body: DigestList, session: ReadSessionDep, store: BlobStoreDep) 
 @router.get("/{digest}", response_class=OctetStream, responses=BINARY_RESPONSE)
 def download_blob(digest: str, session: ReadSessionDep, store: BlobStoreDep) -> OctetStream:
     size = sizes_of_existing(session, [digest])[digest]
-    return OctetStream(_chunks(store, digest), headers={"Content-Length": str(size)})
+    return OctetStream(_chunks(store, digest, size), headers={"Content-Length": str(size)})
 
 
 def sizes_of_existing(session: Session, digests: list[str]) -> dict[str, int]:
@@ -138,7 +138,7 @@ def _frames(store: BlobStore, digests: list[str], sizes: dict[str, int]) -> Iter
     for window in _windows(digests, sizes):
         if len(window) == 1 and sizes[window[0]] > WINDOW_BYTES:
             yield frame_header(window[0], sizes[window[0]])
-            yield from _chunks(store, window[0])
+            yield from _chunks(store, window[0], sizes[window[0]])
             continue
         contents = store.read_many(window)
         for digest in window:
@@ -161,7 +161,7 @@ def _windows(digests: list[str], sizes: dict[str, int]) -> Iterator[list[str]]:
         yield window
 
 
-def _chunks(store: BlobStore, digest: str) -> Iterator[bytes]:
-    with store.open(digest) as stream:
+def _chunks(store: BlobStore, digest: str, size: int) -> Iterator[bytes]:
+    with store.open(digest, size) as stream:
         while chunk := stream.read(READ_CHUNK):
             yield chunk
