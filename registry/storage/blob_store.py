@@ -187,7 +187,7 @@ class BlobStore:
 
     def open(self, digest: str, size: int) -> BinaryIO:
         """Read the blob as a stream. Its recorded `size` spares object stores a metadata
-        request; bytes beyond it are never read (a changed object fails its digest)."""
+        request (bytes changed in the store fail their digest at the client either way)."""
         key = blob_key(self.root, digest)
         return self.fs.open(key, "rb", block_size=READ_BLOCK, size=size)
 
