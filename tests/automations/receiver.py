@@ -1,6 +1,6 @@
 """A real HTTP receiver on 127.0.0.1 for webhook and Slack deliveries.
 
-It records every request (arrival time, method, path, headers, raw body) and answers
+It records every complete request (arrival time, method, path, headers, raw body) and answers
 from a programmable queue of replies (status, headers, body, delay), falling back to a
 default reply (200 unless changed). A hook may run on each request before it is
 answered (e.g. to call the API back, as a receiver acting on a webhook would).
@@ -58,6 +58,9 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the sender died mid-request (killed service)
+                    self.close_connection = True
+                    return
                 request = Request(
                     method=self.command,
                     path=self.path,
