@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.automations.receiver import Receiver
@@ -107,10 +108,18 @@ def test_browse_promote_and_watch_the_delivery(page: Page, ui_server: Server, re
 
 def test_registry_history_and_search(page: Page, ui_server: Server, receiver: Receiver):
     built = scenario.build(receiver.url, secret=new_secret(), access_token="t", files=2)
+    aliases = f"{ui_server.url}/api/v1/registries/{built.registry}/collections/resnet/aliases"
+    with httpx.Client() as client:
+        client.put(f"{aliases}/staging", json={"version": "v1"}).raise_for_status()
+        client.delete(f"{aliases}/staging").raise_for_status()
     page.goto(f"{ui_server.url}/registries/{built.registry}")
     history = page.locator("#history")
     expect(history).to_contain_text(f"linked {built.project}/resnet:v0 as resnet:v0")
-    expect(history.locator("tbody tr")).to_have_count(4)  # three links and staging
+    expect(history.locator("tbody tr")).to_have_count(6)  # three links, three alias changes
+    expect(history.locator("tbody tr").nth(0)).to_contain_text("removed staging of resnet from v1")
+    expect(history.locator("tbody tr").nth(1)).to_contain_text(
+        "moved staging of resnet from v0 to v1"
+    )
     expect(history).to_contain_text("set staging of resnet to v0")
     screenshot(page, "registry")
 
